@@ -1,0 +1,133 @@
+"""The `analyzer` command: a thin click layer. Each command parses flags, calls one library
+function and prints; errors become `Error: ...` and a documented exit code (errors.py)."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from . import __version__
+from .errors import AnalyzerError, ExitCode, IngestProblems
+from .output import FORMATS, write_frame
+from .store import default_db_path, open_store
+
+
+def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--lock-timeout", type=float, default=None, metavar="SECONDS",
+                        help="How long a writer waits for another process's lock (default 30, "
+                             "or ANALYZER_LOCK_TIMEOUT).")(func)
+    return click.option("--db", "db", default=None, metavar="PATH",
+                        help="The DuckDB store (default ./analyzer.duckdb or ANALYZER_DB).")(func)
+
+
+def format_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
+                        show_default=True, help="Output format (data goes to stdout only).")(func)
+
+
+def quiet_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--quiet", "-q", is_flag=True, help="No progress or summary on stderr.")(func)
+
+
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The one place where AnalyzerError becomes a message and an exit code."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AnalyzerError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(int(exc.exit_code))
+    return wrapper
+
+
+def warn(message: str) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="analyzer")
+def main() -> None:
+    """Post-mortem analysis of finished OpenROAD / Noodle 2 studies, in one DuckDB file."""
+
+
+@main.command()
+@click.argument("roots", nargs=-1, required=True, type=click.Path(file_okay=False))
+@db_option
+@click.option("--study", default=None, help="Study name for generic trials that name none.")
+@click.option("--config", "config", default=None, type=click.Path(dir_okay=False, exists=True),
+              help="A Noodle 2 study YAML to apply (memory limit, trial timeout).")
+@click.option("--default-memory-limit", default=None, metavar="SIZE",
+              help="Memory limit to assume where no artifact records one, Docker syntax (8g).")
+@click.option("--strict", is_flag=True, help=f"Exit {int(ExitCode.INGEST_PROBLEMS)} if any file could not be read.")
+@quiet_option
+@handle_errors
+def ingest(roots: tuple[str, ...], db: str | None, lock_timeout: float | None, study: str | None,
+           config: str | None, default_memory_limit: str | None, strict: bool, quiet: bool) -> None:
+    """Find every trial under ROOTS and load it into the store."""
+    report = run_ingest(list(roots), db, lock_timeout, study, config, default_memory_limit, quiet)
+    if strict and report.errors:
+        raise IngestProblems(f"{report.errors} artifact problem(s); see `analyzer query "
+                             f"\"select * from ingest_errors\"`")
+
+
+def run_ingest(roots: list[str], db: str | None, lock_timeout: float | None, study: str | None,
+               config: str | None, default_memory_limit: str | None, quiet: bool):
+    from .ingest.pipeline import IngestOptions, ingest as do_ingest
+    from .ingest import ParseError
+
+    opts = IngestOptions(study=study, config=config, default_memory_limit=default_memory_limit,
+                         progress=not quiet and sys.stderr.isatty())
+    try:
+        with open_store(db, lock_timeout=lock_timeout) as store:
+            report = do_ingest(store, roots, opts, warn if not quiet else (lambda _m: None))
+    except ParseError as exc:
+        raise AnalyzerError(exc.problem) from exc
+    if not quiet:
+        click.echo(
+            f"ingest: {report.trials_found} trials found, {report.trials_parsed} read, "
+            f"{report.trials_skipped} unchanged, {report.crashed_before_dir} listed only in "
+            f"study_summary.json; {report.errors} artifact problem(s); "
+            f"{report.log_bytes / 1e6:.1f} MB of logs; store {db or default_db_path()}", err=True)
+    return report
+
+
+@main.command()
+@click.argument("sql", required=False)
+@click.option("--file", "sql_file", type=click.File("r"), help="Read the SQL from a file.")
+@click.option("--name", default=None, help="Run a named query from sql/queries (see --list).")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Parameter of a named query.")
+@click.option("--list", "list_names", is_flag=True, help="List the named queries.")
+@db_option
+@format_option
+@handle_errors
+def query(sql: str | None, sql_file: Any, name: str | None, params: tuple[str, ...], list_names: bool,
+          db: str | None, lock_timeout: float | None, fmt: str) -> None:
+    """Run SQL on a read-only connection to the store; results go to stdout."""
+    from .queries import list_queries, run_query
+
+    if list_names:
+        for qname, summary in list_queries():
+            click.echo(f"{qname}\t{summary}")
+        return
+    text = sql_file.read() if sql_file else sql
+    if not text and not name:
+        raise click.UsageError("give SQL, --file F or --name NAME")
+    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
+        frame = run_query(store, text, name, dict(_split_param(p) for p in params))
+    write_frame(frame, fmt)
+
+
+def _split_param(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise click.BadParameter(f"{text!r} is not KEY=VALUE", param_hint="--param")
+    return key, value
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""Size and time strings as Docker and the tools print them."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+MIB = 1 << 20
+
+# Go's strconv.ParseFloat accepts these (no spaces, no underscores, no inf/nan/hex).
+_GO_FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
+
+
+def ram_in_bytes(text: str) -> int:
+    """Parse a `--memory` string exactly as the Docker CLI does (go-units v0.5.0 RAMInBytes).
+
+    >>> ram_in_bytes("8g"), ram_in_bytes("1.5g"), ram_in_bytes("512MB"), ram_in_bytes("32.3")
+    (8589934592, 1610612736, 536870912, 32)
+    """
+    sep = max(text.rfind(c) for c in "0123456789. ")
+    if sep < 0:
+        raise ValueError(f"invalid size: {text!r}")
+    if text[sep] == " ":
+        number, suffix = text[:sep], text[sep + 1:]
+    else:
+        number, suffix = text[: sep + 1], text[sep + 1:]
+    if not _GO_FLOAT.match(number):
+        raise ValueError(f"invalid size: {text!r}")
+    size = float(number)
+    if size < 0:
+        raise ValueError(f"invalid size: {text!r}")
+    suffix = suffix.lower()
+    if len(suffix) > 3:
+        raise ValueError(f"invalid suffix: {suffix!r}")
+    if suffix in ("", "b"):
+        return int(size)
+    power = "kmgtp".find(suffix[0])
+    if power < 0 or suffix[1:] not in ("", "b", "ib"):
+        raise ValueError(f"invalid suffix: {suffix!r}")
+    return int(size * 1024 ** (power + 1))
+
+
+def docker_memory_syntax(mib: float) -> str:
+    """Render MiB as the shortest exact Docker `--memory` string.
+
+    >>> docker_memory_syntax(12288), docker_memory_syntax(7680), docker_memory_syntax(100.5)
+    ('12g', '7680m', '102912k')
+    """
+    kib = round(mib * 1024)
+    if kib % (1024 * 1024) == 0:
+        return f"{kib // (1024 * 1024)}g"
+    if kib % 1024 == 0:
+        return f"{kib // 1024}m"
+    return f"{kib}k"
+
+
+# docker stats sizes: `2.352MiB`, `1e+03kB`, `38.21 MiB`, `0 B`.
+_STATS_SIZE = re.compile(
+    r"(?P<num>(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?) ?(?P<unit>[kmgtpezy]?i?b)\Z", re.I
+)
+
+
+def stats_size_bytes(text: str) -> float | None:
+    """One side of a `docker stats` size pair; None for the `--` placeholder.
+
+    >>> stats_size_bytes("2.352MiB") == 2.352 * 2**20, stats_size_bytes("1e+03kB"), stats_size_bytes("--")
+    (True, 1000000.0, None)
+    """
+    text = text.strip()
+    if text in ("--", ""):
+        return None
+    m = _STATS_SIZE.match(text)
+    if not m:
+        raise ValueError(f"not a docker stats size: {text!r}")
+    unit = m["unit"].lower()
+    num = float(m["num"])
+    if unit == "b":
+        return num
+    power = "kmgtpezy".index(unit[0]) + 1
+    return num * (1024 ** power if "i" in unit else 1000 ** power)
+
+
+_ZERO_TIME = "0001-01-01"
+
+
+def parse_time(value: object) -> datetime | None:
+    """RFC 3339 / ISO 8601 strings and unix floats to naive UTC; Docker's zero time is None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(float(value), tz=timezone.utc).replace(tzinfo=None)
+    if not isinstance(value, str) or value.startswith(_ZERO_TIME):
+        return None
+    text = value.strip()
+    # Python 3.11 reads up to 6 fractional digits; Docker prints 9.
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    return parsed
