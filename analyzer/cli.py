@@ -96,6 +96,58 @@ def run_ingest(roots: list[str], db: str | None, lock_timeout: float | None, stu
     return report
 
 
+def rules_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--rules", "rules_file", default=None, type=click.Path(dir_okay=False, exists=True),
+                        help="A rules file adding to or overriding the shipped rules.")(func)
+
+
+@main.command()
+@db_option
+@rules_option
+@quiet_option
+@handle_errors
+def classify(db: str | None, lock_timeout: float | None, rules_file: str | None, quiet: bool) -> None:
+    """(Re)classify every trial in the store from the store alone."""
+    run_classify(db, lock_timeout, rules_file, quiet)
+
+
+def run_classify(db: str | None, lock_timeout: float | None, rules_file: str | None, quiet: bool):
+    from .classify import classify_store
+    from .rules import load_rules
+
+    rules = load_rules(rules_file)
+    with open_store(db, lock_timeout=lock_timeout) as store:
+        result = classify_store(store, rules)
+    if not quiet:
+        counts = result.failures["failure_type"].value_counts(sort=True)
+        by_type = ", ".join(f"{t} {n}" for t, n in counts.iter_rows())
+        click.echo(f"classify: {result.verdicts.height} trials, {result.failures.height} failed "
+                   f"({by_type or 'none'}); {result.containment.height} ECO class(es) contained; "
+                   f"rules {rules.version}", err=True)
+    return result
+
+
+@main.group()
+def rules() -> None:
+    """Inspect and validate classification rules files."""
+
+
+@rules.command("check")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True))
+@handle_errors
+def rules_check(path: str) -> None:
+    """Validate a rules file; each problem names the rule and the field."""
+    from .rules import check_rules, load_rules
+
+    problems = check_rules(path)
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        sys.exit(int(ExitCode.ERROR))
+    ruleset = load_rules(path)
+    click.echo(f"{path}: ok ({len(ruleset.rules)} rules after merging, version {ruleset.version})")
+
+
 @main.command()
 @click.argument("sql", required=False)
 @click.option("--file", "sql_file", type=click.File("r"), help="Read the SQL from a file.")

@@ -143,7 +143,8 @@ CREATE TABLE IF NOT EXISTS evidence_rows (
     line_no BIGINT,
     text VARCHAR,
     confidence VARCHAR,
-    precedence INTEGER
+    precedence INTEGER,
+    counted BOOLEAN
 );
 
 CREATE TABLE IF NOT EXISTS containment_rows (
@@ -238,7 +239,8 @@ SELECT trial_id, study, failure_type, severity, recoverable, catastrophic, trans
 FROM failure_rows;
 
 CREATE OR REPLACE VIEW failure_evidence AS
-SELECT trial_id, failure_type, signal, source, line_no, text, confidence
+SELECT trial_id, failure_type, signal, source, line_no, text, confidence,
+       counted AS counts_toward_verdict, precedence
 FROM evidence_rows;
 
 CREATE OR REPLACE VIEW memory AS

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-CHUNK_BYTES = 16 << 20
-BATCH_BYTES = 64 << 20
+CHUNK_BYTES = 4 << 20
+BATCH_BYTES = 16 << 20
 TAIL_LINES = 20
 MAX_CANDIDATES_PER_STREAM = 4000
 MAX_LINE_CHARS = 2000

@@ -282,7 +282,7 @@ def _generic_rel(art: TrialArtifacts, study: str) -> str:
         return Path(art.trial_dir).name
     parts = rel.parts
     if study in parts[:-1]:
-        parts = parts[len(parts) - 1 - parts[::-1].index(study):]
+        parts = parts[len(parts) - parts[::-1].index(study):]
     return "/".join(parts)
 
 
