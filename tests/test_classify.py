@@ -143,3 +143,17 @@ def test_user_rule_reclassifies_history_from_the_store_alone(runner, tmp_path, d
     assert invoke(runner, "classify", "--db", db, "--rules", str(rules), "-q").exit_code == 0
     assert query_rows(runner, db, "select failure_type, transient, rules_version from failures") == [
         {"failure_type": "resource_busy", "transient": True, "rules_version": f"{load_rules().version}+site-1"}]
+
+
+def test_every_named_query_runs_on_the_sample(runner, sample_root, db):
+    invoke(runner, "ingest", str(sample_root), "--db", db, "-q", "--default-memory-limit", "8g")
+    invoke(runner, "classify", "--db", db, "-q")
+    names = [line.split("\t")[0] for line in invoke(runner, "query", "--list").stdout.splitlines()]
+    assert {"disagreements", "near_limit", "oom_by_eco_class"} <= set(names)
+    for name in names:
+        result = invoke(runner, "query", "--name", name, "--db", db, "--format", "json")
+        assert result.exit_code == 0, (name, result.stderr)
+    rows = query_rows(runner, db, "select 1")  # store still readable
+    assert rows == [{"1": 1}]
+    disagreements = invoke(runner, "query", "--name", "disagreements", "--db", db, "--format", "csv").stdout
+    assert "tool_missing,configuration_error" in disagreements
