@@ -318,17 +318,9 @@ def classify_frames(trials: pl.LazyFrame, lines: pl.LazyFrame, rules: RuleSet) -
     return Classification(verdict_df, failures_df, evidence_df, contained, per_study)
 
 
-_TRIALS_SQL = """
-SELECT t.trial_id, t.study, t.eco_name, f.eco_class, f.eco_class_source, t.exit_code, t.timed_out,
-       t.oom_killed, t.oom_kill_events, t.peak_memory_mb, t.memory_limit_mb, t.started_at,
-       t.finished_at, t.stage_index, t.trial_index, t.runtime_seconds, t.crashed_before_dir
-FROM trials t JOIN trial_facts f USING (trial_id)
-"""
-
-
 def classify_store(store: Store, rules: RuleSet) -> Classification:
     """(Re)classify every trial in the store from what the store holds, in one transaction."""
-    trials = store.frame(_TRIALS_SQL, origin="classify: trials")
+    trials = store.frame_file("classify_trials")
     lines = store.frame("SELECT trial_id, stream, line_no, text, is_tail FROM log_lines", origin="classify: log_lines")
     result = classify_frames(trials.lazy(), lines.lazy(), rules)
     stamp = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)

@@ -32,9 +32,9 @@ def run_query(store: Store, sql: str | None, name: str | None, params: dict[str,
             raise QueryError(f"no named query {name!r}; known: {', '.join(names)}")
         text = sql_text(f"queries/{name}")
         wanted = query_params(text)
-        missing = [p for p in wanted if p not in params and f"-- default {p}" not in text]
-        defaults = dict(re.findall(r"-- default (\w+)=(.*)", text))
-        values = {p: params.get(p, defaults.get(p, "").strip()) for p in wanted}
+        defaults = {k: v.strip() for k, v in re.findall(r"-- default (\w+)=(.*)", text)}
+        missing = [p for p in wanted if p not in params and p not in defaults]
+        values = {p: params.get(p, defaults.get(p)) for p in wanted}
         unknown = set(params) - set(wanted)
         if unknown:
             raise QueryError(f"query {name} takes {', '.join(wanted) or 'no parameters'}; "

@@ -6,6 +6,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 from .cgroup import CGROUP_FILES
 from .config import TRIAL_CONFIG_NAMES
@@ -82,16 +83,21 @@ def _trial(root: str, trial_dir: str, layout: str, entries: set[str]) -> TrialAr
     return TrialArtifacts(root, trial_dir, layout, files, cgroup)
 
 
-def fingerprint(trial: TrialArtifacts, options: str) -> str:
-    """Names, sizes and mtimes of every artifact: a change to any of them re-reads the trial."""
-    h = hashlib.blake2b(options.encode(), digest_size=16)
-    for path in sorted([*trial.files.values(), *trial.cgroup.values()]):
+def files_fingerprint(paths: Iterable[str], extra: str = "") -> str:
+    """Names, sizes and mtimes of files (plus `extra`): a change to any of them changes the hash."""
+    h = hashlib.blake2b(extra.encode(), digest_size=16)
+    for path in sorted(paths):
         try:
             st = os.stat(path)
             h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
         except OSError as exc:
             h.update(f"{path}\0error {exc.errno}\n".encode())
     return h.hexdigest()
+
+
+def fingerprint(trial: TrialArtifacts, options: str) -> str:
+    """Every artifact of the trial and the ingest options: a change to any re-reads the trial."""
+    return files_fingerprint([*trial.files.values(), *trial.cgroup.values()], options)
 
 
 def discover(roots: list[str]) -> Discovery:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -19,7 +18,8 @@ from ..units import MIB, parse_time
 from . import ParseError
 from .cgroup import CgroupFacts, read_cgroup_file
 from .config import load_mapping, memory_limit_mb, study_config_facts
-from .discover import StudyFile, TrialArtifacts, discover, fingerprint, study_dir_of
+from .discover import (StudyFile, TrialArtifacts, discover, files_fingerprint, fingerprint,
+                       study_dir_of)
 from .docker_inspect import parse_docker_inspect, salvage_docker_inspect
 from .docker_stats import PartialStats, parse_docker_stats
 from .gnu_time import parse_gnu_time
@@ -476,17 +476,6 @@ def _peek(path: str) -> str:
         return ""
 
 
-def _hash_files(paths: Iterable[str], extra: str = "") -> str:
-    h = hashlib.blake2b(extra.encode(), digest_size=16)
-    for path in sorted(paths):
-        try:
-            st = os.stat(path)
-            h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-        except OSError:
-            h.update(f"{path}\0missing\n".encode())
-    return h.hexdigest()
-
-
 def ingest(store: Store, roots: list[str], opts: IngestOptions, warn: Warn) -> IngestReport:
     """Ingest every trial under `roots` into `store`; see spec/artifacts.md for the guarantees."""
     report = IngestReport()
@@ -528,7 +517,7 @@ def _ingest_studies(store: Store, study_files: list[StudyFile], opts: IngestOpti
     known_map = dict(zip(known["study"].to_list(), known["fingerprint"].to_list()))
     for name, files in sorted(by_study.items()):
         config = configs.get(name) or configs.get(None) or {}
-        fp = _hash_files([f.path for f in files] + ([config["path"]] if config else []))
+        fp = files_fingerprint([f.path for f in files] + ([config["path"]] if config else []))
         if known_map.get(name) == fp:
             continue
         sp = _parse_study(name, files)
