@@ -35,6 +35,14 @@ def invoke(runner: CliRunner, *args: str):
     return result
 
 
+def ingest_and_classify(runner: CliRunner, root, db: str, *ingest_args: str) -> None:
+    """`analyzer ingest ROOT` then `analyzer classify`, both required to succeed."""
+    ingested = invoke(runner, "ingest", str(root), "--db", db, "-q", *ingest_args)
+    assert ingested.exit_code == 0, ingested.output
+    classified = invoke(runner, "classify", "--db", db, "-q")
+    assert classified.exit_code == 0, classified.output
+
+
 def query_rows(runner: CliRunner, db: str, sql: str) -> list[dict]:
     import json
     result = invoke(runner, "query", sql, "--db", db, "--format", "json")

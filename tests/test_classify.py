@@ -11,7 +11,7 @@ from polars.testing import assert_frame_equal
 from analyzer.classify import containment, study_verdicts
 from analyzer.rules import check_rules, load_rules
 
-from .conftest import invoke, make_generic_trial, query_rows
+from .conftest import ingest_and_classify, invoke, make_generic_trial, query_rows
 
 # spec/classification.md "Known Noodle 2 misreadings": (name, exit code, stderr, expected type)
 MISREADINGS = [
@@ -33,8 +33,7 @@ def classified(runner, tmp_path, db):
     root = tmp_path / "misread"
     for name, code, text, _ in MISREADINGS:
         make_generic_trial(root, name, code, stderr=text)
-    invoke(runner, "ingest", str(root), "--db", db, "-q")
-    invoke(runner, "classify", "--db", db, "-q")
+    ingest_and_classify(runner, root, db)
     return {r["id"]: r for r in query_rows(runner, db, "select split_part(trial_id, '/', 2) id, failure_type, "
                                                        "catastrophic, reason from failures")}
 
@@ -51,8 +50,7 @@ def test_missing_input_does_not_contain_a_class(classified):
 def test_errors_in_a_passing_trial_are_not_a_failure(runner, tmp_path, db):
     root = tmp_path / "ok"
     make_generic_trial(root, "t", "0", stdout="[ERROR GRT-0116] Global routing finished with congestion.\nKilled\n")
-    invoke(runner, "ingest", str(root), "--db", db, "-q")
-    invoke(runner, "classify", "--db", db, "-q")
+    ingest_and_classify(runner, root, db)
     assert query_rows(runner, db, "select outcome from trials") == [{"outcome": "success"}]
     assert query_rows(runner, db, "select count(*) n from failure_evidence")[0]["n"] == 0
 
@@ -60,8 +58,7 @@ def test_errors_in_a_passing_trial_are_not_a_failure(runner, tmp_path, db):
 def test_oomkilled_with_exit_0_is_a_success_with_oom_evidence(runner, tmp_path, db):
     root = tmp_path / "ok"
     make_generic_trial(root, "t", "0", **{"docker_inspect.json": '{"OOMKilled": true, "ExitCode": 0}'})
-    invoke(runner, "ingest", str(root), "--db", db, "-q")
-    invoke(runner, "classify", "--db", db, "-q")
+    ingest_and_classify(runner, root, db)
     assert query_rows(runner, db, "select outcome from trials") == [{"outcome": "success"}]
     assert query_rows(runner, db, "select signal, confidence from failure_evidence") == [
         {"signal": "docker_oom_killed", "confidence": "confirmed"}]
@@ -72,8 +69,7 @@ def test_sigkill_near_limit_is_strong_and_memory_view_suggests(runner, tmp_path,
     make_generic_trial(root, "near", "137", **{"memory.peak": str(8100 << 20), "memory.max": str(8192 << 20)})
     make_generic_trial(root, "far", "137", **{"memory.peak": str(7700 << 20), "memory.max": str(8192 << 20)})
     make_generic_trial(root, "nopeak", "137", **{"trial.json": '{"memory_limit": "8g"}'})
-    invoke(runner, "ingest", str(root), "--db", db, "-q")
-    invoke(runner, "classify", "--db", db, "-q")
+    ingest_and_classify(runner, root, db)
     rows = {r["id"]: r for r in query_rows(runner, db, """
         select split_part(m.trial_id, '/', 2) id, f.confidence, m.usage_ratio, m.suggested_memory_mb,
                m.suggested_memory_limit, m.suggestion_kind
@@ -131,8 +127,7 @@ def test_rules_check_names_the_bad_rule_and_field(runner, tmp_path):
 def test_user_rule_reclassifies_history_from_the_store_alone(runner, tmp_path, db):
     root = tmp_path / "hist"
     make_generic_trial(root, "t", "1", stderr="[ERROR XYZ-0042] license checkout failed\n")
-    invoke(runner, "ingest", str(root), "--db", db, "-q")
-    invoke(runner, "classify", "--db", db, "-q")
+    ingest_and_classify(runner, root, db)
     assert query_rows(runner, db, "select failure_type from failures") == [{"failure_type": "tool_crash"}]
     import shutil
     shutil.rmtree(root)  # the artifacts are gone; the store is all that is left
@@ -146,8 +141,7 @@ def test_user_rule_reclassifies_history_from_the_store_alone(runner, tmp_path, d
 
 
 def test_every_named_query_runs_on_the_sample(runner, sample_root, db):
-    invoke(runner, "ingest", str(sample_root), "--db", db, "-q", "--default-memory-limit", "8g")
-    invoke(runner, "classify", "--db", db, "-q")
+    ingest_and_classify(runner, sample_root, db, "--default-memory-limit", "8g")
     names = [line.split("\t")[0] for line in invoke(runner, "query", "--list").stdout.splitlines()]
     assert {"disagreements", "near_limit", "oom_by_eco_class"} <= set(names)
     for name in names:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import invoke, make_generic_trial, query_rows
+from .conftest import ingest_and_classify, invoke, make_generic_trial, query_rows
 
 CASES = tomllib.loads((Path(__file__).parent / "corpus" / "cases.toml").read_text(encoding="utf-8"))["case"]
 
@@ -22,8 +22,7 @@ def verdicts(tmp_path_factory) -> dict[str, dict]:
     for case in CASES:
         make_generic_trial(root, case["id"], f"{case['exit_code']}\n", stderr=case["text"].lstrip("\n"))
     db = str(root.parent / "corpus.duckdb")
-    assert invoke(runner, "ingest", str(root), "--db", db, "-q").exit_code == 0
-    assert invoke(runner, "classify", "--db", db, "-q").exit_code == 0
+    ingest_and_classify(runner, root, db)
     rows = query_rows(runner, db, """
         select split_part(t.trial_id, '/', 2) as id, t.outcome, f.failure_type, f.confidence, f.reason
         from trials t left join failures f using (trial_id)""")
