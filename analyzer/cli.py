@@ -11,7 +11,7 @@ from typing import Any, Callable
 import click
 
 from . import __version__
-from .errors import AnalyzerError, ExitCode, IngestProblems
+from .errors import AnalyzerError, ExitCode, FailOnMatched, IngestProblems
 from .output import FORMATS, write_frame
 from .store import default_db_path, open_store
 
@@ -125,6 +125,85 @@ def run_classify(db: str | None, lock_timeout: float | None, rules_file: str | N
                    f"({by_type or 'none'}); {result.containment.height} ECO class(es) contained; "
                    f"rules {rules.version}", err=True)
     return result
+
+
+def report_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--out", default="report.html", show_default=True, type=click.Path(dir_okay=False),
+                        help="The HTML file to write.")(func)
+    func = click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]),
+                        default=None, help="Only trials that started on or after this UTC date/time.")(func)
+    return click.option("--study", "studies", multiple=True, metavar="NAME",
+                        help="Only these studies (repeat the option).")(func)
+
+
+@main.command()
+@db_option
+@report_options
+@quiet_option
+@handle_errors
+def report(db: str | None, lock_timeout: float | None, studies: tuple[str, ...], since: Any, out: str,
+           quiet: bool) -> None:
+    """Write one self-contained HTML post-mortem report from the store."""
+    run_report(db, lock_timeout, list(studies), since, out, quiet)
+
+
+def run_report(db: str | None, lock_timeout: float | None, studies: list[str], since: Any, out: str,
+               quiet: bool) -> None:
+    from .report import write_report
+
+    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
+        ctx = write_report(store, out, studies or None, since)
+    if not quiet:
+        click.echo(f"report: {out} ({ctx.totals['trials']} trials, {ctx.totals['failed']} failed, "
+                   f"{ctx.totals['studies']} studies)", err=True)
+
+
+@main.command()
+@click.argument("roots", nargs=-1, required=True, type=click.Path(file_okay=False))
+@db_option
+@click.option("--study", default=None, help="Study name for generic trials that name none.")
+@click.option("--config", "config", default=None, type=click.Path(dir_okay=False, exists=True),
+              help="A Noodle 2 study YAML to apply (memory limit, trial timeout).")
+@click.option("--default-memory-limit", default=None, metavar="SIZE",
+              help="Memory limit to assume where no artifact records one, Docker syntax (8g).")
+@click.option("--out", default="report.html", show_default=True, type=click.Path(dir_okay=False),
+              help="The HTML report to write.")
+@rules_option
+@click.option("--fail-on", type=click.Choice(["catastrophic", "oom", "any"]), default=None,
+              help=f"Exit {int(ExitCode.FAIL_ON)} when newly ingested trials failed this way.")
+@quiet_option
+@handle_errors
+def run(roots: tuple[str, ...], db: str | None, lock_timeout: float | None, study: str | None,
+        config: str | None, default_memory_limit: str | None, out: str, rules_file: str | None,
+        fail_on: str | None, quiet: bool) -> None:
+    """Ingest ROOTS, classify, and write the report: the nightly job in one command."""
+    from .gate import fail_on_matches, summary_line
+
+    ingested = run_ingest(list(roots), db, lock_timeout, study, config, default_memory_limit, quiet)
+    run_classify(db, lock_timeout, rules_file, quiet)
+    run_report(db, lock_timeout, [], None, out, quiet)
+    if fail_on:
+        with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
+            matches = fail_on_matches(store, fail_on, ingested.new_trial_ids)
+        if matches.height:
+            raise FailOnMatched(summary_line(fail_on, matches, len(ingested.new_trial_ids)))
+
+
+@main.command()
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv", "sqlite"]), required=True,
+              help="parquet/csv: one file per view in the --out folder; sqlite: one database file.")
+@click.option("--out", required=True, type=click.Path(), help="Folder (parquet, csv) or file (sqlite).")
+@quiet_option
+@handle_errors
+def export(db: str | None, lock_timeout: float | None, fmt: str, out: str, quiet: bool) -> None:
+    """Export every public view for other tools."""
+    from .export import export_views
+
+    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
+        counts = export_views(store, fmt, out)
+    if not quiet:
+        click.echo(f"export: {sum(counts.values())} rows from {len(counts)} views to {out}", err=True)
 
 
 @main.group()

@@ -108,6 +108,15 @@ class Store:
             self.con.unregister("_ids")
 
     @contextmanager
+    def registered(self, name: str, frame: pl.DataFrame) -> Iterator[None]:
+        """Make a frame visible to SQL as `name` for the duration (works on read-only stores)."""
+        self.con.register(name, frame)
+        try:
+            yield
+        finally:
+            self.con.unregister(name)
+
+    @contextmanager
     def transaction(self) -> Iterator[None]:
         """All or nothing: an interrupted batch leaves no half-written trial."""
         self.con.execute("BEGIN TRANSACTION")

@@ -1,0 +1,198 @@
+"""store -> a typed report context -> templates -> one self-contained HTML file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from . import __version__
+from .charts import scatter_chart, stacked_bar_chart
+from .resources import resource_dir
+from .store import Store
+
+MAX_FAILED_ROWS = 1000
+MAX_MEMORY_POINTS = 2000
+MAX_TABLE_ROWS = 500
+FAMILY_ORDER = ("catastrophic", "early", "execution", "configuration", "transient", "quality", "unknown")
+
+
+@dataclass
+class ExcerptLine:
+    text: str
+    highlighted: bool
+
+
+@dataclass
+class FailedTrial:
+    trial_id: str
+    study: str
+    case_name: str | None
+    stage_index: int | None
+    eco_name: str | None
+    eco_class: str | None
+    exit_code: int | None
+    failure_type: str
+    family: str | None
+    catastrophic: bool
+    confidence: str | None
+    reason: str
+    excerpt: list[ExcerptLine]
+    trial_url: str | None
+
+
+@dataclass
+class ReportContext:
+    title: str
+    generated_at: str
+    analyzer_version: str
+    scope: str
+    totals: dict[str, Any]
+    failure_types: list[dict[str, Any]]
+    failure_chart: Markup | None
+    failed_trials: list[FailedTrial]
+    failed_total: int
+    memory_chart: Markup | None
+    usage_chart: Markup | None
+    memory_points_shown: int
+    memory_distribution: list[dict[str, Any]]
+    near_limit: list[dict[str, Any]]
+    contained: list[dict[str, Any]]
+    history_chart: Markup | None
+    history_studies: int
+    new_signatures: list[dict[str, Any]]
+    ingest_errors: list[dict[str, Any]]
+    limits: dict[str, int] = field(default_factory=lambda: {
+        "failed": MAX_FAILED_ROWS, "points": MAX_MEMORY_POINTS, "rows": MAX_TABLE_ROWS})
+
+
+def _excerpt(text: str | None, evidence: list[str] | None) -> list[ExcerptLine]:
+    keys = set(evidence or [])
+    lines = []
+    for line in (text or "").splitlines():
+        stream, _, rest = line.partition(":")
+        line_no = rest.partition(":")[0]
+        lines.append(ExcerptLine(line, f"{stream}:{line_no}" in keys))
+    return lines
+
+
+def _trial_url(trial_dir: str | None) -> str | None:
+    if not trial_dir or not Path(trial_dir).is_absolute():
+        return None
+    return Path(trial_dir).as_uri()
+
+
+def _failure_chart(types: pl.DataFrame) -> Markup | None:
+    if types.is_empty():
+        return None
+    families = [f for f in FAMILY_ORDER if f in set(types["family"].to_list())]
+    cats = types["failure_type"].to_list()
+    series = {fam: [n if f == fam else 0 for f, n in zip(types["family"], types["n"])] for fam in families}
+    return stacked_bar_chart(cats, series, title="Failed trials by failure type (colour: family)",
+                             x_label="failure type", y_label="trials")
+
+
+def _memory_chart(points: pl.DataFrame) -> Markup | None:
+    if points.is_empty():
+        return None
+    groups = [g for g in ("out of memory", "other failure", "success") if g in set(points["grp"].to_list())]
+    pts = list(zip(points["memory_limit_mb"].to_list(), points["peak_memory_mb"].to_list(), points["grp"].to_list()))
+    return scatter_chart(pts, title="Peak memory vs memory limit per trial", x_label="memory limit (MiB)",
+                         y_label="peak memory (MiB)", groups=groups,
+                         guides=[(1.0, "limit"), (0.95, "95 %")])
+
+
+def _usage_chart(histogram: pl.DataFrame) -> Markup | None:
+    if histogram.is_empty():
+        return None
+    bands = [f"{10 * b}-{10 * b + 10} %" for b in range(10)] + [">= 100 %"]
+    groups = [g for g in ("out of memory", "other failure", "success") if g in set(histogram["grp"].to_list())]
+    cells = {(r["band"], r["grp"]): r["n"] for r in histogram.iter_rows(named=True)}
+    series = {g: [cells.get((b, g), 0) for b in range(11)] for g in groups}
+    return stacked_bar_chart(bands, series, title="Trials by share of their memory limit used (peak / limit)",
+                             x_label="peak as % of limit", y_label="trials")
+
+
+def _history_chart(history: pl.DataFrame) -> tuple[Markup | None, int]:
+    if history.is_empty():
+        return None, 0
+    counts = (history.group_by("study", "study_started_at", "failure_type").len()
+              .sort("study_started_at", "study", nulls_last=True))
+    studies = counts.select("study", "study_started_at").unique(maintain_order=True)["study"].to_list()
+    if len(studies) < 2:
+        return None, len(studies)
+    types = counts.group_by("failure_type").agg(pl.col("len").sum()).sort("len", descending=True)["failure_type"].to_list()
+    wide = {(r["study"], r["failure_type"]): r["len"] for r in counts.iter_rows(named=True)}
+    series = {t: [wide.get((s, t), 0) for s in studies] for t in types}
+    return stacked_bar_chart(studies, series, title="Failures by type per study, oldest first",
+                             x_label="study (in start order)", y_label="failed trials"), len(studies)
+
+
+def build_context(store: Store, studies: list[str] | None = None, since: datetime | None = None) -> ReportContext:
+    """Query everything the report shows, for the trials in scope."""
+    scope = store.frame_file("report_scope", {"studies": studies or None, "since": since})
+    with store.registered("scope", scope):
+        totals = store.frame_file("report_totals").to_dicts()[0]
+        types = store.frame_file("report_failure_types")
+        failed = store.frame_file("report_failed_trials", {"limit": MAX_FAILED_ROWS})
+        points = store.frame_file("report_memory_points", {"limit": MAX_MEMORY_POINTS})
+        histogram = store.frame_file("report_memory_histogram")
+        distribution = store.frame_file("report_memory_distribution")
+        near = store.frame_file("report_memory_near_limit", {"limit": MAX_TABLE_ROWS})
+        contained = store.frame_file("report_contained")
+        history = store.frame_file("report_history")
+        new_sigs = store.frame_file("report_new_signatures", {"limit": MAX_TABLE_ROWS})
+        errors = store.frame_file("report_ingest_errors", {"limit": MAX_TABLE_ROWS})
+    history_chart, n_studies = _history_chart(history)
+    scope_text = ", ".join(filter(None, [
+        f"studies {', '.join(studies)}" if studies else "all studies",
+        f"since {since:%Y-%m-%d %H:%M} UTC" if since else None]))
+    return ReportContext(
+        title="analyzer post-mortem report",
+        generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        analyzer_version=__version__,
+        scope=scope_text,
+        totals=totals,
+        failure_types=types.to_dicts(),
+        failure_chart=_failure_chart(types),
+        failed_trials=[
+            FailedTrial(trial_id=r["trial_id"], study=r["study"], case_name=r["case_name"],
+                        stage_index=r["stage_index"], eco_name=r["eco_name"], eco_class=r["eco_class"],
+                        exit_code=r["exit_code"], failure_type=r["failure_type"], family=r["family"],
+                        catastrophic=bool(r["catastrophic"]), confidence=r["confidence"], reason=r["reason"],
+                        excerpt=_excerpt(r["log_excerpt"], r["evidence_lines"]), trial_url=_trial_url(r["trial_dir"]))
+            for r in failed.iter_rows(named=True)],
+        failed_total=int(totals["failed"] or 0),
+        memory_chart=_memory_chart(points),
+        usage_chart=_usage_chart(histogram),
+        memory_points_shown=points.height,
+        memory_distribution=distribution.to_dicts(),
+        near_limit=near.to_dicts(),
+        contained=contained.to_dicts(),
+        history_chart=history_chart,
+        history_studies=n_studies,
+        new_signatures=new_sigs.to_dicts(),
+        ingest_errors=errors.to_dicts(),
+    )
+
+
+def environment() -> Environment:
+    """The one Jinja environment: autoescape on, undefined names fail."""
+    return Environment(loader=FileSystemLoader(str(resource_dir("templates"))), autoescape=True,
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def render(context: ReportContext) -> str:
+    return environment().get_template("report.html").render(ctx=context)
+
+
+def write_report(store: Store, out: str | Path, studies: list[str] | None = None,
+                 since: datetime | None = None) -> ReportContext:
+    context = build_context(store, studies, since)
+    Path(out).write_text(render(context), encoding="utf-8")
+    return context
