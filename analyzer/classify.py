@@ -80,12 +80,12 @@ def structured_evidence(trials: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
 def text_evidence(lines: pl.LazyFrame, trials: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     """Every (rule, kept line) match, restricted to the rule's streams and to failed trials."""
     joined = lines.join(trials.select("trial_id", "failed"), on="trial_id", how="inner")
+    # most trials succeed: rules that only apply to failures scan only the failed trials' lines
+    of_failed = joined.filter(pl.col("failed")).cache()
     parts = []
     for rule in rules.rules:
         cond = pl.col("stream").is_in(list(rule.streams)) & pl.col("text").str.contains(rule.regex)
-        if rule.only_failed:
-            cond = cond & pl.col("failed")
-        parts.append(joined.filter(cond).select(
+        parts.append((of_failed if rule.only_failed else joined).filter(cond).select(
             "trial_id", pl.lit(rule.type).alias("failure_type"), pl.lit(rule.id).alias("signal"),
             pl.col("stream").alias("source"), "line_no", "text",
             pl.lit(rule.confidence, pl.String).alias("confidence"),

@@ -21,22 +21,25 @@ TAIL_LINES = 20
 MAX_CANDIDATES_PER_STREAM = 4000
 MAX_LINE_CHARS = 2000
 
-# Lower-case literals; a line containing any of them (ASCII case-insensitively) is kept.
+# Lower-case literals; a line containing any of them (ASCII case-insensitively) is kept, unless it
+# is an OpenROAD `[INFO ...]` or `[WARNING ...]` line.
 # This is the vocabulary user rules can see: document changes in the README.
 PREFILTER_WORDS = (
     "error", "fatal", "fail", "abort", "panic", "exception", "traceback", "critical",
-    "kill", "oom", "memory", "alloc", "enomem", "exhausted", "resident",
+    "kill", "oom", "of memory", "allocate memory", "memory exhausted", "memoryerror", "memory allocation",
+    "memory cgroup", "enough memory", "insufficient memory", "resource: memory", "peak memory", "alloc",
+    "enomem", "resident",
     "signal", "sigsegv", "sigkill", "sigabrt", "sigbus", "segmentation", "segv", "core dump",
     "dumped", "bus error", "illegal instruction", "floating point", "stack trace", "backtrace",
     "timeout", "timed out", "time limit", "deadline", "terminated", "exited", "exit code",
-    "exit status", "return code", "returned non-zero", "non-zero", "status 1",
-    "not found", "no such", "missing", "undefined", "unset", "no such variable", "invalid",
-    "unable", "cannot", "can't", "couldn't", "could not", "denied", "not permitted",
-    "violation", "drc", "lvs", "mismatch", "unrouted", "congestion",
+    "exit status", "return code", "returned non-zero", "non-zero",
+    "not found", "no such", "missing", "undefined", "unset", "invalid",
+    "unable", "cannot", "can't", "couldn't", "could not", "denied", "not permitted", "wrong # args",
+    "drc", "lvs", "netlists", "mismatch",
     "network", "connection", "refused", "reset by peer", "unreachable", "resolve", "resolution",
-    "handshake", "tls", "http", "registry", "pull",
+    "handshake", "tls", "http", "registry", "proxyconnect",
     "space left", "quota", "stale", "read-only", "input/output", "busy", "too many",
-    "temporarily", "docker", "container", "oci", "daemon", "crash", "died", "reason",
+    "temporarily", "docker", "container", "oci runtime", "daemon", "crash", "died", "reason",
 )
 
 
@@ -107,6 +110,10 @@ class _Batch:
         )
         hits = frame.filter(
             pl.col("text").str.contains_any(list(PREFILTER_WORDS), ascii_case_insensitive=True)
+            # OpenROAD's logger marks informational lines; they are never failure evidence and
+            # real flows print hundreds of thousands of them ("... not found", "cannot ...").
+            & ~pl.col("text").str.starts_with("[INFO ")
+            & ~pl.col("text").str.starts_with("[WARNING ")
         )
         starts = pl.Series("start", self.row_starts, dtype=pl.Int64)
         piece = (starts.search_sorted(hits["row"].cast(pl.Int64), side="right") - 1).alias("piece")

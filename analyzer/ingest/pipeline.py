@@ -23,13 +23,14 @@ from .discover import (StudyFile, TrialArtifacts, discover, files_fingerprint, f
 from .docker_inspect import parse_docker_inspect, salvage_docker_inspect
 from .docker_stats import PartialStats, parse_docker_stats
 from .gnu_time import parse_gnu_time
-from .logs import BATCH_BYTES, LogFile, file_size, scan_logs
+from .logs import LogFile, file_size, scan_logs
 from .noodle2 import (event_rows, load_json, study_summary_facts, study_summary_trials,
                       telemetry_facts, trial_summary_facts)
 
 TRIAL_TABLES = ("trial_facts", "log_lines", "memory_sample_rows", "ingest_error_rows",
                 "verdict_rows", "failure_rows", "evidence_rows")
-BATCH_TRIALS = 500
+BATCH_TRIALS = 2000
+BATCH_LOG_BYTES = 1 << 30  # per transaction; scan_logs itself holds at most logs.BATCH_BYTES
 MAX_SMALL_FILE = 64 << 20  # JSON / config / cgroup files larger than this are refused
 
 TRIAL_COLUMNS: dict[str, pl.DataType] = {
@@ -316,7 +317,7 @@ def _batches(items: list[TrialArtifacts]) -> Iterable[list[TrialArtifacts]]:
     for art in items:
         batch.append(art)
         nbytes += sum(file_size(art.files[s]) or 0 for s in ("stdout", "stderr") if s in art.files)
-        if len(batch) >= BATCH_TRIALS or nbytes >= BATCH_BYTES:
+        if len(batch) >= BATCH_TRIALS or nbytes >= BATCH_LOG_BYTES:
             yield batch
             batch, nbytes = [], 0
     if batch:

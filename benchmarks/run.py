@@ -1,0 +1,160 @@
+"""Benchmark analyzer against `cat`, `rg` and a naive per-trial classifier on one generated corpus.
+
+    python benchmarks/run.py                 # small corpus (200 trials, 100 MB), under 2 minutes
+    python benchmarks/run.py --full          # 1,000 trials / 1 GB and 4,000 trials / 4 GB
+    python benchmarks/run.py --trials 500 --total-mb 300 --runs 5 --history 100000
+
+Every step runs --runs times on a warm page cache; medians are printed with the ratios that
+count. Peak RSS is measured per process (os.wait4). `--history N` also clones the store's trials
+to N rows (synthetic history) and times `classify` and `report` on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from generate import generate  # noqa: E402
+
+RG_MARKERS = ["out of memory", "killed", "bad_alloc", "segmentation fault", "signal 11", "hard_timeout",
+              "[error", "no such file", "timeout"]
+
+
+def timed(cmd: list[str] | str, shell: bool = False) -> tuple[float, int]:
+    """Wall seconds and peak RSS (MiB) of one process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, shell=shell, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode not in (0, 1):  # rg exits 1 when nothing matched
+        raise SystemExit(f"{cmd} failed ({proc.returncode}): {err[-500:]}")
+    return elapsed, usage.ru_maxrss // 1024
+
+
+def corpus_bytes(root: Path) -> int:
+    return sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
+
+
+def bench(root: Path, work: Path, runs: int, history: int | None) -> dict[str, tuple[float, int]]:
+    analyzer = [sys.executable, "-m", "analyzer.cli"]
+    db = str(work / "bench.duckdb")
+    rg = shutil.which("rg")
+    steps: dict[str, list[tuple[float, int]]] = {k: [] for k in (
+        "cat", "rg", "naive", "ingest", "classify", "ingest+classify", "reingest", "report")}
+    subprocess.run(f"find '{root}' -type f -print0 | xargs -0 cat > /dev/null", shell=True, check=True)  # warm
+    for _ in range(runs):
+        steps["cat"].append(timed(f"find '{root}' -type f -print0 | xargs -0 cat > /dev/null", shell=True))
+        if rg:
+            steps["rg"].append(timed([rg, "-c", "-i", "-F", *sum((["-e", m] for m in RG_MARKERS), []), str(root)]))
+        steps["naive"].append(timed([sys.executable, str(HERE / "naive_noodle2.py"), str(root)]))
+        for suffix in ("", ".wal"):
+            Path(db + suffix).unlink(missing_ok=True)
+        ing = timed([*analyzer, "ingest", str(root), "--db", db, "-q"])
+        cls = timed([*analyzer, "classify", "--db", db, "-q"])
+        steps["ingest"].append(ing)
+        steps["classify"].append(cls)
+        steps["ingest+classify"].append((ing[0] + cls[0], max(ing[1], cls[1])))
+        steps["reingest"].append(timed([*analyzer, "ingest", str(root), "--db", db, "-q"]))
+        steps["report"].append(timed([*analyzer, "report", "--db", db, "--out", str(work / "report.html"), "-q"]))
+    out = {k: (statistics.median(t for t, _ in v), max(m for _, m in v)) for k, v in steps.items() if v}
+    out["store_bytes"] = (float(os.path.getsize(db)), 0)
+    if history:
+        grow_history(db, history)
+        out[f"classify_{history}"] = median_of([*analyzer, "classify", "--db", db, "-q"], runs)
+        out[f"report_{history}"] = median_of([*analyzer, "report", "--db", db, "--out", str(work / "h.html"), "-q"], runs)
+    return out
+
+
+def median_of(cmd: list[str], runs: int) -> tuple[float, int]:
+    results = [timed(cmd) for _ in range(runs)]
+    return statistics.median(t for t, _ in results), max(m for _, m in results)
+
+
+def grow_history(db: str, target: int) -> None:
+    """Clone the store's trials (and their kept lines) under new study names up to `target` trials."""
+    import duckdb
+
+    con = duckdb.connect(db)
+    n = con.execute("SELECT count(*) FROM trial_facts").fetchall()[0][0]
+    con.execute("CREATE TEMP TABLE tf AS SELECT * FROM trial_facts")
+    con.execute("CREATE TEMP TABLE ll AS SELECT * FROM log_lines")
+    copies = max(0, -(-target // n) - 1)
+    for i in range(1, copies + 1):
+        con.execute(f"INSERT INTO trial_facts SELECT * REPLACE (trial_id || '#n{i}' AS trial_id, "
+                    f"study || '_night{i}' AS study, started_at + INTERVAL {i} DAY AS started_at, "
+                    f"finished_at + INTERVAL {i} DAY AS finished_at) FROM tf")
+        con.execute(f"INSERT INTO log_lines SELECT * REPLACE (trial_id || '#n{i}' AS trial_id) FROM ll")
+    con.execute("INSERT INTO study_facts (study, root, layout, fingerprint, ingested_at) "
+                "SELECT DISTINCT study, min(root), 'noodle2', '', now() FROM trial_facts "
+                "WHERE study NOT IN (SELECT study FROM study_facts) GROUP BY study")
+    con.close()
+
+
+def print_results(label: str, size: int, r: dict[str, tuple[float, int]], history: int | None) -> list[str]:
+    mb = size / 1e6
+    lines = [f"## {label}: {mb:,.0f} MB of artifacts", "",
+             "| step | median s | MB/s | peak RSS MiB |", "|---|---|---|---|"]
+    for key in ("cat", "rg", "naive", "ingest", "classify", "ingest+classify", "reingest", "report"):
+        if key in r:
+            t, m = r[key]
+            lines.append(f"| {key} | {t:.2f} | {mb / t:,.0f} | {m if key not in ('cat', 'rg') else '-'} |")
+    if history:
+        for key in (f"classify_{history}", f"report_{history}"):
+            t, m = r[key]
+            lines.append(f"| {key.replace('_', ' on ')}-trial store | {t:.2f} | - | {m} |")
+    ic = r["ingest+classify"][0]
+    lines += ["", "ratios (lower is better):",
+              f"- ingest+classify / cat = {ic / r['cat'][0]:.2f}  (aim: <= 3)"]
+    if "rg" in r:
+        lines.append(f"- ingest+classify / rg  = {ic / r['rg'][0]:.2f}  (target: <= 1.0)")
+    lines += [f"- ingest+classify / naive per-trial Python = {ic / r['naive'][0]:.2f}",
+              f"- re-ingest / first ingest = {r['reingest'][0] / r['ingest'][0]:.3f}  (target: < 0.05)",
+              f"- store size / raw bytes = {r['store_bytes'][0] / size:.4f}",
+              f"- peak RSS of analyzer steps = {max(r[k][1] for k in ('ingest', 'classify', 'reingest', 'report'))} MiB"
+              f"  (target: < 500)", ""]
+    print("\n".join(lines), flush=True)
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="analyzer benchmark")
+    parser.add_argument("--trials", type=int, default=200)
+    parser.add_argument("--total-mb", type=float, default=100)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--full", action="store_true", help="1,000 trials / 1 GB and 4,000 trials / 4 GB")
+    parser.add_argument("--history", type=int, default=None, help="also time classify/report on N cloned trials")
+    parser.add_argument("--workdir", type=Path, default=None, help="where corpora go (default: a temp dir)")
+    parser.add_argument("--results", type=Path, default=None, help="append the markdown tables to this file")
+    args = parser.parse_args()
+    sizes = [(1000, 1000.0), (4000, 4000.0)] if args.full else [(args.trials, args.total_mb)]
+    base = args.workdir or Path(tempfile.mkdtemp(prefix="analyzer-bench-"))
+    print(f"machine: {os.cpu_count()} cores; rg: {shutil.which('rg') or 'not installed'}; runs: {args.runs}")
+    report: list[str] = []
+    for trials, total_mb in sizes:
+        root = base / f"corpus_{trials}_{int(total_mb)}mb"
+        if not root.exists():
+            t0 = time.perf_counter()
+            generate(root, trials, total_mb, seed=1)
+            print(f"generated {root} in {time.perf_counter() - t0:.0f}s")
+        work = base / f"work_{trials}"
+        work.mkdir(exist_ok=True)
+        results = bench(root, work, args.runs, args.history)
+        report += print_results(f"{trials} trials", corpus_bytes(root), results, args.history)
+    if args.results:
+        with open(args.results, "a") as fh:
+            fh.write("\n".join(report) + "\n")
+
+
+if __name__ == "__main__":
+    main()
