@@ -221,3 +221,12 @@ def test_large_stdout_streams_in_bounded_memory(tmp_path):
     con = duckdb.connect(db, read_only=True)
     assert con.execute("select stdout_bytes from trials").fetchall() == [(size,)]
     assert con.execute("select text from log_lines where text = 'Killed'").fetchall() == [("Killed",)]
+
+
+def test_a_log_full_of_errors_keeps_a_bounded_number_of_lines(runner, tmp_path, db):
+    root = tmp_path / "noisy"
+    lines = "".join(f"ERROR: step {i} failed\n" for i in range(300_000))
+    make_generic_trial(root, "t1", "1", stderr=lines + "Segmentation fault (core dumped)\n")
+    invoke(runner, "ingest", str(root), "--db", db, "-q")
+    kept = query_rows(runner, db, "select count(*) n, min(line_no) first, max(line_no) last from trial_log_lines")[0]
+    assert kept == {"n": 4000, "first": 1, "last": 300_001}
