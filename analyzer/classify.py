@@ -295,8 +295,10 @@ class Classification:
     studies: pl.DataFrame
 
 
-def classify_frames(trials: pl.LazyFrame, lines: pl.LazyFrame, rules: RuleSet) -> Classification:
-    """The whole classification on frames (no store): used by classify_store and the tests."""
+def _trial_verdicts(trials: pl.LazyFrame, lines: pl.LazyFrame,
+                    rules: RuleSet) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """verdict rows, failures and evidence of some trials: each trial depends only on its own facts
+    and lines, so any partition of the trials gives the same rows."""
     trials = with_failed(with_eco_classes(trials, rules)).cache()
     evidence = pl.concat([structured_evidence(trials, rules), text_evidence(lines, trials, rules)], how="vertical")
     evidence = resolve_sigkill(evidence, trials, rules).cache()
@@ -313,16 +315,39 @@ def classify_frames(trials: pl.LazyFrame, lines: pl.LazyFrame, rules: RuleSet) -
     ev_out = evidence.select("trial_id", "failure_type", "signal", "source", "line_no", "text",
                              "confidence", "precedence", "counted").sort("trial_id", "precedence", "line_no")
     failures_df, verdict_df, evidence_df = pl.collect_all([failures, verdict_rows, ev_out])
-    f_lazy = failures_df.lazy()
-    contained, per_study = pl.collect_all([containment(trials, f_lazy), study_verdicts(trials, f_lazy)])
-    return Classification(verdict_df, failures_df, evidence_df, contained, per_study)
+    return verdict_df, failures_df, evidence_df
+
+
+def _replay(trials: pl.LazyFrame, verdict_rows: pl.DataFrame, failures: pl.DataFrame,
+            evidence: pl.DataFrame) -> Classification:
+    """Containment and per-study verdicts need every trial of a study at once."""
+    classed = trials.drop("eco_class").join(verdict_rows.lazy().select("trial_id", "eco_class"), on="trial_id")
+    f_lazy = failures.lazy()
+    contained, per_study = pl.collect_all([containment(classed, f_lazy), study_verdicts(classed, f_lazy)])
+    return Classification(verdict_rows, failures, evidence, contained, per_study)
+
+
+def classify_frames(trials: pl.LazyFrame, lines: pl.LazyFrame, rules: RuleSet) -> Classification:
+    """The whole classification on frames (no store)."""
+    return _replay(trials, *_trial_verdicts(trials, lines, rules))
+
+
+TRIALS_PER_PARTITION = 20_000
 
 
 def classify_store(store: Store, rules: RuleSet) -> Classification:
-    """(Re)classify every trial in the store from what the store holds, in one transaction."""
+    """(Re)classify every trial in the store from what the store holds, in one transaction.
+
+    Trials are classified in partitions of TRIALS_PER_PARTITION so that memory stays bounded
+    however long the history; containment is then replayed over all of them."""
     trials = store.frame_file("classify_trials")
-    lines = store.frame("SELECT trial_id, stream, line_no, text, is_tail FROM log_lines", origin="classify: log_lines")
-    result = classify_frames(trials.lazy(), lines.lazy(), rules)
+    parts: list[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]] = []
+    for offset in range(0, max(trials.height, 1), TRIALS_PER_PARTITION):
+        chunk = trials.slice(offset, TRIALS_PER_PARTITION)
+        with store.registered("partition", chunk.select("trial_id")):
+            lines = store.frame_file("classify_lines")
+        parts.append(_trial_verdicts(chunk.lazy(), lines.lazy(), rules))
+    result = _replay(trials.lazy(), *(pl.concat([p[i] for p in parts]) for i in range(3)))
     stamp = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
     with store.transaction():
         for table in ("verdict_rows", "failure_rows", "evidence_rows", "containment_rows", "study_verdicts"):
