@@ -49,6 +49,21 @@ def warn(message: str) -> None:
     click.echo(f"warning: {message}", err=True)
 
 
+def ingest_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """ROOTS and the options of `ingest`, shared by `run`."""
+    for option in reversed([
+        click.argument("roots", nargs=-1, required=True, type=click.Path(file_okay=False)),
+        db_option,
+        click.option("--study", default=None, help="Study name for generic trials that name none."),
+        click.option("--config", "config", default=None, type=click.Path(dir_okay=False, exists=True),
+                     help="A Noodle 2 study YAML to apply (memory limit, trial timeout)."),
+        click.option("--default-memory-limit", default=None, metavar="SIZE",
+                     help="Memory limit to assume where no artifact records one, Docker syntax (8g)."),
+    ]):
+        func = option(func)
+    return func
+
+
 @click.group()
 @click.version_option(__version__, prog_name="analyzer")
 def main() -> None:
@@ -56,13 +71,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("roots", nargs=-1, required=True, type=click.Path(file_okay=False))
-@db_option
-@click.option("--study", default=None, help="Study name for generic trials that name none.")
-@click.option("--config", "config", default=None, type=click.Path(dir_okay=False, exists=True),
-              help="A Noodle 2 study YAML to apply (memory limit, trial timeout).")
-@click.option("--default-memory-limit", default=None, metavar="SIZE",
-              help="Memory limit to assume where no artifact records one, Docker syntax (8g).")
+@ingest_options
 @click.option("--strict", is_flag=True, help=f"Exit {int(ExitCode.INGEST_PROBLEMS)} if any file could not be read.")
 @quiet_option
 @handle_errors
@@ -159,13 +168,7 @@ def run_report(db: str | None, lock_timeout: float | None, studies: list[str], s
 
 
 @main.command()
-@click.argument("roots", nargs=-1, required=True, type=click.Path(file_okay=False))
-@db_option
-@click.option("--study", default=None, help="Study name for generic trials that name none.")
-@click.option("--config", "config", default=None, type=click.Path(dir_okay=False, exists=True),
-              help="A Noodle 2 study YAML to apply (memory limit, trial timeout).")
-@click.option("--default-memory-limit", default=None, metavar="SIZE",
-              help="Memory limit to assume where no artifact records one, Docker syntax (8g).")
+@ingest_options
 @click.option("--out", default="report.html", show_default=True, type=click.Path(dir_okay=False),
               help="The HTML report to write.")
 @rules_option
