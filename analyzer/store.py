@@ -34,6 +34,12 @@ def sql_text(name: str) -> str:
     return (resource_dir("sql") / f"{name}.sql").read_text(encoding="utf-8")
 
 
+def schema_files() -> list[str]:
+    """`schema` first, then each `schema_<topic>.sql` in name order (a topic's own tables and views)."""
+    topics = sorted(p.stem for p in resource_dir("sql").glob("schema_*.sql"))
+    return ["schema", *topics]
+
+
 def _lock_holder(message: str) -> str:
     m = re.search(r"Conflicting lock is held in (.+?) \(PID (\d+)\)", message)
     return f"process {m.group(2)} ({m.group(1)})" if m else "another process"
@@ -165,7 +171,8 @@ def open_store(path: str | None = None, *, read_only: bool = False,
     try:
         _check_version(store)
         if not read_only:
-            store.execute(sql_text("schema"), origin="sql/schema.sql")
+            for name in schema_files():
+                store.execute(sql_text(name), origin=f"sql/{name}.sql")
             store.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
     except BaseException:
         con.close()
