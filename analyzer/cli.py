@@ -16,8 +16,44 @@ from .output import FORMATS, write_frame
 from .store import default_db_path, open_store
 
 
+def _lock_timeout(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """--lock-timeout, else ANALYZER_LOCK_TIMEOUT: a bad value is a usage error (exit 2)."""
+    import math
+    import os
+
+    source = "--lock-timeout"
+    if value is None and os.environ.get("ANALYZER_LOCK_TIMEOUT") not in (None, ""):
+        source, text = "ANALYZER_LOCK_TIMEOUT", os.environ["ANALYZER_LOCK_TIMEOUT"]
+        try:
+            value = float(text)
+        except ValueError:
+            raise click.BadParameter(f"ANALYZER_LOCK_TIMEOUT={text!r} is not a number of seconds",
+                                     ctx, param) from None
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise click.BadParameter(f"{source} {value!r}: give a number of seconds >= 0", ctx, param)
+    return value
+
+
+def _memory_limit(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--default-memory-limit must be a Docker size Docker itself accepts (at least 6 MiB)."""
+    from .units import MIB, ram_in_bytes
+
+    if value is None:
+        return None
+    try:
+        nbytes = ram_in_bytes(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a Docker memory size ({exc}); e.g. 8g, 512m",
+                                 ctx, param) from None
+    if nbytes < 6 * MIB:
+        raise click.BadParameter(
+            f"{value!r} is {nbytes} bytes, below Docker's 6 MiB minimum; a unit is missing "
+            f"(did you mean {value.strip()}m?)", ctx, param)
+    return value
+
+
 def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option("--lock-timeout", type=float, default=None, metavar="SECONDS",
+    func = click.option("--lock-timeout", type=float, default=None, metavar="SECONDS", callback=_lock_timeout,
                         help="How long a writer waits for another process's lock (default 30, "
                              "or ANALYZER_LOCK_TIMEOUT).")(func)
     return click.option("--db", "db", default=None, metavar="PATH",
@@ -42,6 +78,19 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except AnalyzerError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(int(exc.exit_code))
+        except KeyboardInterrupt:
+            click.echo("\nError: interrupted; every batch already written is kept, a re-run "
+                       "completes the rest", err=True)
+            sys.exit(int(ExitCode.INTERRUPTED))
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # never a traceback: one line, and how to get the details
+            import os
+            if os.environ.get("ANALYZER_DEBUG"):
+                raise
+            click.echo(f"Error: unexpected {type(exc).__name__}: {str(exc)[:500]} "
+                       f"(set ANALYZER_DEBUG=1 for the traceback, and please report it)", err=True)
+            sys.exit(int(ExitCode.ERROR))
     return wrapper
 
 
@@ -52,12 +101,12 @@ def warn(message: str) -> None:
 def ingest_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """ROOTS and the options of `ingest`, shared by `run`."""
     for option in reversed([
-        click.argument("roots", nargs=-1, required=True, type=click.Path(file_okay=False)),
+        click.argument("roots", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True)),
         db_option,
         click.option("--study", default=None, help="Study name for generic trials that name none."),
         click.option("--config", "config", default=None, type=click.Path(dir_okay=False, exists=True),
                      help="A Noodle 2 study YAML to apply (memory limit, trial timeout)."),
-        click.option("--default-memory-limit", default=None, metavar="SIZE",
+        click.option("--default-memory-limit", default=None, metavar="SIZE", callback=_memory_limit,
                      help="Memory limit to assume where no artifact records one, Docker syntax (8g)."),
     ]):
         func = option(func)
@@ -79,9 +128,9 @@ def ingest(roots: tuple[str, ...], db: str | None, lock_timeout: float | None, s
            config: str | None, default_memory_limit: str | None, strict: bool, quiet: bool) -> None:
     """Find every trial under ROOTS and load it into the store."""
     report = run_ingest(list(roots), db, lock_timeout, study, config, default_memory_limit, quiet)
-    if strict and report.errors:
-        raise IngestProblems(f"{report.errors} artifact problem(s); see `analyzer query "
-                             f"\"select * from ingest_errors\"`")
+    if strict and report.errors_standing:
+        raise IngestProblems(f"{report.errors_standing} artifact problem(s) recorded for these roots; "
+                             f"see `analyzer query \"select * from ingest_errors\"`")
 
 
 def run_ingest(roots: list[str], db: str | None, lock_timeout: float | None, study: str | None,
@@ -93,9 +142,15 @@ def run_ingest(roots: list[str], db: str | None, lock_timeout: float | None, stu
                          progress=not quiet and sys.stderr.isatty())
     try:
         with open_store(db, lock_timeout=lock_timeout) as store:
-            report = do_ingest(store, roots, opts, warn if not quiet else (lambda _m: None))
+            report = do_ingest(store, roots, opts, warn)  # -q never silences warnings
     except ParseError as exc:
         raise AnalyzerError(exc.problem) from exc
+    empty = [root for root, n in report.trials_per_root.items() if n == 0]
+    if empty:
+        from .errors import NoTrialsFound
+        raise NoTrialsFound(
+            f"{empty[0]}: no trial found (a trial folder holds trial_summary.json, or exit_code / "
+            f"rc / returncode); {report.trials_found} trial(s) under the other root(s) were ingested")
     if not quiet:
         click.echo(
             f"ingest: {report.trials_found} trials found, {report.trials_parsed} read, "

@@ -15,6 +15,8 @@ class ExitCode(IntEnum):
     STORE_SCHEMA = 4     # the store was written by a newer analyzer, or is not a store
     INGEST_PROBLEMS = 5  # --strict and some artifact could not be read
     FAIL_ON = 6          # `run --fail-on` matched newly ingested failures
+    NO_TRIALS = 7        # `ingest`/`run`: a root holds no trial (a nightly job must not go green)
+    INTERRUPTED = 130    # Ctrl-C (SIGINT); batches already written are kept
 
 
 class AnalyzerError(Exception):
@@ -45,3 +47,7 @@ class IngestProblems(AnalyzerError):
 
 class FailOnMatched(AnalyzerError):
     exit_code = ExitCode.FAIL_ON
+
+
+class NoTrialsFound(AnalyzerError):
+    exit_code = ExitCode.NO_TRIALS

@@ -133,6 +133,63 @@ class Store:
             raise
         self.con.execute("COMMIT")
 
+    # ---- ingest writes (analyzer/ingest): SQL in sql/ingest_*.sql -------------------------
+
+    def run_file(self, name: str, params: dict[str, Any] | None = None) -> None:
+        """Run every statement of `sql/<name>.sql` (statements end with `;` at a line end)."""
+        for statement in (s.strip() for s in sql_text(name).split(";\n")):
+            body = "\n".join(ln for ln in statement.splitlines() if not ln.lstrip().startswith("--"))
+            if body.strip():
+                used = {k: v for k, v in (params or {}).items() if f"${k}" in body}
+                self.execute(body.rstrip(";"), used or None, origin=f"sql/{name}.sql")
+
+    def known_trials(self) -> pl.DataFrame:
+        """trial_dir, trial_id, fingerprint, crashed_before_dir of every stored trial."""
+        return self.frame_file("ingest_known_trials")
+
+    def replace_trials(self, tables: Sequence[str], trials: pl.DataFrame,
+                       rows: dict[str, pl.DataFrame]) -> None:
+        """All or nothing: delete these trials from `tables`, insert the new trial rows and theirs."""
+        with self.transaction():
+            self.delete_trials(tables, trials["trial_id"])
+            self.insert("trial_facts", trials)
+            for table, frame in rows.items():
+                self.insert(table, frame)
+
+    def replace_study(self, study: str, root: str, facts: pl.DataFrame, events: pl.DataFrame,
+                      errors: pl.DataFrame, crashed: pl.DataFrame | None) -> None:
+        """One study's facts, events and errors (and its crashed-before-dir trials), whole."""
+        with self.transaction():
+            self.run_file("ingest_replace_study", {"study": study, "root": root})
+            self.insert("study_facts", facts)
+            self.insert("study_events", events)
+            if crashed is not None:
+                self.execute("DELETE FROM trial_facts WHERE study = ? AND crashed_before_dir", [study])
+                self.insert("trial_facts", crashed)
+            self.insert("ingest_error_rows", errors)
+
+    def replace_root_errors(self, roots: list[str], errors: pl.DataFrame) -> None:
+        with self.transaction(), self.registered("_new_errors", errors), \
+                self.registered("_roots", pl.DataFrame({"root": roots}, schema={"root": pl.String})):
+            self.run_file("ingest_root_errors")
+
+    def set_default_memory_limit(self, trial_dirs: list[str], limit_mb: float | None) -> None:
+        found = pl.DataFrame({"trial_dir": trial_dirs}, schema={"trial_dir": pl.String})
+        with self.transaction(), self.registered("_found_trials", found):
+            self.run_file("ingest_set_default_limit", {"limit_mb": limit_mb})
+
+    def add_trial_only_studies(self) -> None:
+        self.run_file("ingest_trial_only_studies")
+
+    def count_ingest_errors(self, trial_ids: list[str], studies: list[str], roots: list[str]) -> int:
+        frames = {"_found_trials": pl.DataFrame({"trial_id": trial_ids}, schema={"trial_id": pl.String}),
+                  "_found_studies": pl.DataFrame({"study": studies}, schema={"study": pl.String}),
+                  "_found_roots": pl.DataFrame({"root": roots}, schema={"root": pl.String})}
+        with self.registered("_found_trials", frames["_found_trials"]), \
+                self.registered("_found_studies", frames["_found_studies"]), \
+                self.registered("_found_roots", frames["_found_roots"]):
+            return int(self.frame_file("ingest_count_errors").item())
+
 
 def _connect(path: str, read_only: bool, lock_timeout: float) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + lock_timeout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime, timezone
 
@@ -27,7 +28,7 @@ def ram_in_bytes(text: str) -> int:
     if not _GO_FLOAT.match(number):
         raise ValueError(f"invalid size: {text!r}")
     size = float(number)
-    if size < 0:
+    if size < 0 or size >= 2.0 ** 63:  # also 1e400 (inf): not a size
         raise ValueError(f"invalid size: {text!r}")
     suffix = suffix.lower()
     if len(suffix) > 3:
@@ -37,7 +38,10 @@ def ram_in_bytes(text: str) -> int:
     power = "kmgtp".find(suffix[0])
     if power < 0 or suffix[1:] not in ("", "b", "ib"):
         raise ValueError(f"invalid suffix: {suffix!r}")
-    return int(size * 1024 ** (power + 1))
+    nbytes = size * 1024 ** (power + 1)
+    if nbytes >= 2.0 ** 63:
+        raise ValueError(f"invalid size: {text!r} is too large")
+    return int(nbytes)
 
 
 def docker_memory_syntax(mib: float) -> str:
@@ -81,23 +85,61 @@ def stats_size_bytes(text: str) -> float | None:
 
 
 _ZERO_TIME = "0001-01-01"
+# Times outside these bounds are not times of a finished study: refused, never stored.
+MIN_TIME = datetime(1970, 1, 1)
+MAX_TIME = datetime(2200, 1, 1)
+_EPOCH_MS = 1e11  # a unix time this large is in milliseconds (year 5138 in seconds)
 
 
 def parse_time(value: object) -> datetime | None:
-    """RFC 3339 / ISO 8601 strings and unix floats to naive UTC; Docker's zero time is None."""
+    """RFC 3339 / ISO 8601 strings and unix times (seconds, or milliseconds) to naive UTC.
+
+    None, "" and Docker's zero time are None (unknown). Anything else that is not a time between
+    1970 and 2200 (a list, NaN, 1e400, year 9999, "yesterday") raises ValueError.
+
+    >>> parse_time(1700000000), parse_time(1700000000000), parse_time("2026-11-27T01:02:03.123456789Z")
+    (datetime.datetime(2023, 11, 14, 22, 13, 20), datetime.datetime(2023, 11, 14, 22, 13, 20), datetime.datetime(2026, 11, 27, 1, 2, 3, 123456))
+    """
     if value is None or value == "":
         return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(float(value), tz=timezone.utc).replace(tzinfo=None)
-    if not isinstance(value, str) or value.startswith(_ZERO_TIME):
-        return None
-    text = value.strip()
-    # Python 3.11 reads up to 6 fractional digits; Docker prints 9.
-    text = re.sub(r"(\.\d{6})\d+", r"\1", text)
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            seconds = float(value)
+        except OverflowError:
+            raise ValueError(f"{value!r} is not a time") from None
+        if not math.isfinite(seconds):
+            raise ValueError(f"{value!r} is not a time")
+        if abs(seconds) >= _EPOCH_MS:
+            seconds /= 1000.0
+        if not 0 <= seconds < 7.3e9:  # 1970 .. 2200
+            raise ValueError(f"{value!r} is not a unix time between 1970 and 2200")
+        parsed = datetime.fromtimestamp(seconds, tz=timezone.utc).replace(tzinfo=None)
+    elif isinstance(value, str):
+        if value.startswith(_ZERO_TIME):
+            return None
+        # Python 3.11 reads up to 6 fractional digits; Docker prints 9.
+        text = re.sub(r"(\.\d{6})\d+", r"\1", value.strip()[:64])
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{value[:40]!r} is not an ISO 8601 time") from None
+        if parsed.tzinfo is not None:
+            try:
+                parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+            except OverflowError:
+                raise ValueError(f"{value[:40]!r} is out of range") from None
+    else:
+        raise ValueError(f"a {type(value).__name__} is not a time")
+    if not MIN_TIME <= parsed < MAX_TIME:
+        raise ValueError(f"{parsed.isoformat()} is outside 1970-2200")
+    return parsed
+
+
+def parse_time_or_none(value: object) -> datetime | None:
+    """parse_time for optional detail (a sample's timestamp): anything unreadable is None."""
     try:
-        parsed = datetime.fromisoformat(text)
+        return parse_time(value)
     except ValueError:
         return None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
-    return parsed

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ..units import MIB
 from . import ParseError
 
@@ -15,23 +13,11 @@ CGROUP_FILES = (
 _V1_UNLIMITED = 1 << 62
 
 
-@dataclass
-class CgroupFacts:
-    peak_mb: float | None = None
-    limit_mb: float | None = None
-    unlimited: bool = False
-    current_bytes: float | None = None
-    oom_kill: int | None = None
-    oom: int | None = None
-    problems: list[tuple[str, str]] = field(default_factory=list)  # (file name, problem)
-
-
 def _int(name: str, text: str) -> int:
     value = text.strip()
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise ParseError(f"{name}: expected one integer, found {value[:40]!r}") from exc
+    if len(value) > 40 or not (value.isascii() and value.lstrip("-").isdigit()):
+        raise ParseError(f"{name}: expected one integer, found {value[:40]!r}")
+    return int(value)
 
 
 def _flat_keyed(name: str, text: str) -> dict[str, int]:
@@ -42,46 +28,30 @@ def _flat_keyed(name: str, text: str) -> dict[str, int]:
             continue
         if len(parts) != 2:
             raise ParseError(f"{name}: expected `key value` lines, found {line[:60]!r}")
-        try:
-            out[parts[0]] = int(parts[1])
-        except ValueError as exc:
-            raise ParseError(f"{name}: non-integer value in {line[:60]!r}") from exc
+        out[parts[0]] = _int(name, parts[1])
     return out
 
 
-def read_cgroup_file(facts: CgroupFacts, name: str, text: str) -> None:
-    """Fold one cgroup file into `facts`; raises ParseError on a malformed file."""
-    if name == "memory.peak":
-        facts.peak_mb = _int(name, text) / MIB
-    elif name == "memory.max_usage_in_bytes":
-        if facts.peak_mb is None:
-            facts.peak_mb = _int(name, text) / MIB
-    elif name == "memory.max":
+def cgroup_facts(name: str, text: str) -> dict[str, object]:
+    """The trial facts one cgroup file gives (raw; record.py checks ranges); ParseError if
+    malformed. `current_bytes` is the usage at copy time, kept as a memory sample."""
+    if name in ("memory.peak", "memory.max_usage_in_bytes"):
+        return {"peak_cgroup_mb": _int(name, text) / MIB}
+    if name == "memory.max":
         value = text.strip()
-        if value == "max":
-            facts.unlimited = True
-        else:
-            facts.limit_mb = _int(name, value) / MIB
-    elif name == "memory.limit_in_bytes":
-        value = _int(name, text)
-        if value >= _V1_UNLIMITED:
-            facts.unlimited = True
-        elif facts.limit_mb is None:
-            facts.limit_mb = value / MIB
-    elif name in ("memory.current", "memory.usage_in_bytes"):
-        facts.current_bytes = float(_int(name, text))
-    elif name == "memory.events":
-        events = _flat_keyed(name, text)
-        # missing keys are unknown, not 0
-        if "oom_kill" in events:
-            facts.oom_kill = events["oom_kill"]
-        if "oom" in events:
-            facts.oom = events["oom"]
-    elif name == "memory.oom_control":
-        control = _flat_keyed(name, text)
-        if "oom_kill" in control:  # kernel >= 4.13 only
-            facts.oom_kill = control["oom_kill"]
-    elif name in ("memory.stat",):
+        return {} if value == "max" else {"limit_cgroup_mb": _int(name, value) / MIB}
+    if name == "memory.limit_in_bytes":
+        limit = _int(name, text)
+        return {} if limit >= _V1_UNLIMITED else {"limit_cgroup_mb": limit / MIB}
+    if name in ("memory.current", "memory.usage_in_bytes"):
+        return {"current_bytes": float(_int(name, text))}
+    if name == "memory.events":
+        events = _flat_keyed(name, text)  # missing keys are unknown, not 0
+        return {"oom_kill_events": events.get("oom_kill"), "oom_events": events.get("oom")}
+    if name == "memory.oom_control":
+        return {"oom_kill_events": _flat_keyed(name, text).get("oom_kill")}  # kernel >= 4.13 only
+    if name == "memory.stat":
         _flat_keyed(name, text)
     elif name == "memory.failcnt":
         _int(name, text)
+    return {}

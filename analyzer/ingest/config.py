@@ -11,8 +11,26 @@ import yaml
 
 from ..units import MIB, ram_in_bytes
 from . import ParseError
+from .safe_io import loads_json
 
 TRIAL_CONFIG_NAMES = ("trial.json", "trial.yaml", "config.json", "config.yaml", "config.toml")
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML's safe loader without aliases: `*ref` can expand a 351-byte file into billions of
+    nodes (an "alias bomb"); study and trial files never need them, so they are refused."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not accepted in analyzer inputs", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def load_yaml(text: str) -> Any:
+    """One YAML document, aliases refused (see _NoAliasLoader)."""
+    return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 def load_mapping(path: Path, text: str) -> dict[str, Any]:
@@ -20,15 +38,19 @@ def load_mapping(path: Path, text: str) -> dict[str, Any]:
     suffix = path.suffix.lower()
     try:
         if suffix == ".json":
-            doc = json.loads(text)
+            doc = loads_json(text)
         elif suffix == ".toml":
             doc = tomllib.loads(text)
         else:
-            doc = yaml.safe_load(text)
+            doc = load_yaml(text)
     except json.JSONDecodeError as exc:
         raise ParseError(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ParseError(f"not valid TOML: {exc}") from exc
+    except RecursionError as exc:
+        raise ParseError("nested too deeply") from exc
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise ParseError(f"unreadable value: {exc}") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -45,7 +67,10 @@ def memory_limit_mb(value: Any, where: str) -> float | None:
     if isinstance(value, bool):
         raise ParseError(f"{where}: memory limit {value!r} is not a size")
     if isinstance(value, (int, float)):
-        return float(value) / MIB if value > 0 else None
+        try:
+            return float(value) / MIB if value > 0 else None
+        except OverflowError:
+            raise ParseError(f"{where}: memory limit {value!r} is out of range") from None
     try:
         nbytes = ram_in_bytes(str(value))
     except ValueError as exc:
@@ -75,6 +100,7 @@ def study_config_facts(doc: dict[str, Any], where: str) -> dict[str, Any]:
     """Name, memory limit and trial timeout of a Noodle 2 study YAML (nested or flat)."""
     study = doc.get("study") if isinstance(doc.get("study"), dict) else {}
     name = study.get("name") or doc.get("name")
+    name = name if isinstance(name, str) and name else None
     timeout = None
     stages = doc.get("stages") if isinstance(doc.get("stages"), dict) else study.get("stages")
     if isinstance(stages, dict) and isinstance(stages.get("defaults"), dict):
@@ -82,5 +108,5 @@ def study_config_facts(doc: dict[str, Any], where: str) -> dict[str, Any]:
     return {
         "name": name,
         "memory_limit_mb": memory_limit_mb(find_memory_setting(doc), where),
-        "timeout_seconds": float(timeout) if isinstance(timeout, (int, float)) else None,
+        "timeout_seconds": timeout if isinstance(timeout, (int, float)) else None,
     }

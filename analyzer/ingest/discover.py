@@ -1,24 +1,29 @@
-"""Walk roots and find every trial (Noodle 2 and generic layouts) and every study-level file."""
+"""Walk roots and find every trial (Noodle 2 and generic layouts) and every study-level file.
+
+The walk never leaves a root and never opens anything: symbolic links (to files or directories)
+whose target is outside the root are recorded and not followed, links inside the root are
+followed once (a loop is recorded), and FIFOs, sockets and devices are recorded and skipped.
+Which files a trial has comes from the table of readers (readers.py).
+"""
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from .cgroup import CGROUP_FILES
-from .config import TRIAL_CONFIG_NAMES
+from .readers import EXIT_FILES, READERS, SUBDIRS, SUMMARY_FILE
+from .safe_io import kind_of
 
-EXIT_FILES = ("exit_code", "exit_code.txt", "returncode", "rc")
-STDOUT_FILES = ("stdout", "stdout.txt", "stdout.log", "logs/stdout.txt")
-STDERR_FILES = ("stderr", "stderr.txt", "stderr.log", "logs/stderr.txt")
-INSPECT_FILES = ("docker_inspect.json", "inspect.json")
-STATS_FILES = ("docker_stats.jsonl", "docker_stats.json", "docker_stats.txt")
-TIME_FILES = ("time.txt", "time.log")
-KERNEL_FILES = ("dmesg.txt", "kernel.log")
+# re-exported for callers that import the names from here
+from .readers import INSPECT_FILES, KERNEL_FILES, STATS_FILES, STDERR_FILES, STDOUT_FILES, TIME_FILES  # noqa: F401
+
 STUDY_FILES = ("study_summary.json", "study_telemetry.json", "event_stream.ndjson")
+Problem = tuple[str, str, str]  # path, error, hint
 
 
 @dataclass
@@ -26,8 +31,8 @@ class TrialArtifacts:
     root: str
     trial_dir: str                 # absolute path of the trial directory
     layout: str                    # noodle2 | generic
-    files: dict[str, str]          # role -> absolute path
-    cgroup: dict[str, str]         # cgroup file name -> absolute path
+    files: dict[str, str]          # role -> absolute path of a regular file inside the root
+    problems: list[Problem] = field(default_factory=list)  # files of this trial that were skipped
     fingerprint: str = ""
 
 
@@ -43,44 +48,77 @@ class Discovery:
     trials: list[TrialArtifacts] = field(default_factory=list)
     study_files: list[StudyFile] = field(default_factory=list)
     errors: list[tuple[str, str, str, str]] = field(default_factory=list)  # root, path, error, hint
+    trials_per_root: dict[str, int] = field(default_factory=dict)
 
 
-def _first(names: set[str], candidates: tuple[str, ...], trial_dir: str) -> str | None:
-    for name in candidates:
-        if name in names:
-            return os.path.join(trial_dir, name)
-    return None
+def _inside(path: str, root_real: str) -> bool:
+    return path == root_real or path.startswith(root_real.rstrip(os.sep) + os.sep)
 
 
-def _trial(root: str, trial_dir: str, layout: str, entries: set[str]) -> TrialArtifacts:
-    names = set(entries)
-    for sub in ("logs", "cgroup"):
-        if sub in entries:
+@dataclass
+class _Listing:
+    files: dict[str, str] = field(default_factory=dict)   # name -> path to open (links resolved)
+    dirs: list[str] = field(default_factory=list)          # paths to walk (as seen under the root)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _list(directory: str, root_real: str) -> _Listing:
+    """Regular files and directories of one directory, with links checked against the root."""
+    out = _Listing()
+    with os.scandir(directory) as it:
+        entries = list(it)
+    for e in entries:
+        path = e.path
+        try:
+            st = e.stat(follow_symlinks=False)
+            if stat.S_ISLNK(st.st_mode):
+                target = os.path.realpath(path)
+                if not _inside(target, root_real):
+                    out.problems.append((path, f"symbolic link leaves the ingest root (-> {target})",
+                                         "it was not followed"))
+                    continue
+                try:
+                    st = os.stat(target)
+                except OSError:
+                    out.problems.append((path, f"dangling symbolic link (-> {target})", "it was skipped"))
+                    continue
+                path_to_open = target
+            else:
+                path_to_open = path
+        except OSError as exc:
+            out.problems.append((path, exc.strerror or str(exc), "it was skipped"))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            out.dirs.append(path)
+        elif stat.S_ISREG(st.st_mode):
+            out.files[e.name] = path_to_open
+        else:
+            out.problems.append((path, f"{kind_of(st.st_mode)}, not a regular file", "it was not opened"))
+    return out
+
+
+def _trial(root: str, trial_dir: str, layout: str, listing: _Listing, root_real: str) -> TrialArtifacts:
+    files = dict(listing.files)
+    problems = list(listing.problems)
+    for sub in SUBDIRS:
+        sub_dir = os.path.join(trial_dir, sub)
+        if sub_dir in listing.dirs:
             try:
-                names.update(f"{sub}/{n}" for n in os.listdir(os.path.join(trial_dir, sub)))
-            except OSError:
-                pass
-    files: dict[str, str] = {}
-    for role, candidates in (
-        ("exit", EXIT_FILES), ("stdout", STDOUT_FILES), ("stderr", STDERR_FILES),
-        ("inspect", INSPECT_FILES), ("time", TIME_FILES), ("kernel", KERNEL_FILES),
-        ("config", TRIAL_CONFIG_NAMES), ("summary", ("trial_summary.json",)),
-        ("metrics", ("metrics.json",)),
-    ):
-        found = _first(names, candidates, trial_dir)
-        if found:
-            files[role] = found
-    stats = _first(names, STATS_FILES, trial_dir) or next(
-        (os.path.join(trial_dir, n) for n in sorted(names) if n.startswith("stats.")), None)
-    if stats:
-        files["stats"] = stats
-    cgroup = {}
-    for name in CGROUP_FILES:
-        for candidate in (name, f"cgroup/{name}"):
-            if candidate in names:
-                cgroup[name] = os.path.join(trial_dir, candidate)
+                inner = _list(sub_dir, root_real)
+            except OSError as exc:
+                problems.append((sub_dir, exc.strerror or str(exc), "the folder was skipped"))
+                continue
+            files.update({f"{sub}/{n}": p for n, p in inner.files.items()})
+            problems.extend(inner.problems)
+    roles: dict[str, str] = {}
+    for reader in READERS:
+        for pattern in reader.names:
+            matches = sorted(n for n in files if fnmatch.fnmatchcase(n, pattern)) if "*" in pattern \
+                else [pattern] if pattern in files else []
+            if matches:
+                roles[reader.role] = files[matches[0]]
                 break
-    return TrialArtifacts(root, trial_dir, layout, files, cgroup)
+    return TrialArtifacts(root, trial_dir, layout, roles, problems)
 
 
 def files_fingerprint(paths: Iterable[str], extra: str = "") -> str:
@@ -89,24 +127,26 @@ def files_fingerprint(paths: Iterable[str], extra: str = "") -> str:
     for path in sorted(paths):
         try:
             st = os.stat(path)
-            h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+            h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
         except OSError as exc:
-            h.update(f"{path}\0error {exc.errno}\n".encode())
+            h.update(f"{path}\0error {exc.errno}\n".encode("utf-8", "surrogateescape"))
     return h.hexdigest()
 
 
-def fingerprint(trial: TrialArtifacts, options: str) -> str:
-    """Every artifact of the trial and the ingest options: a change to any re-reads the trial."""
-    return files_fingerprint([*trial.files.values(), *trial.cgroup.values()], options)
+def fingerprint(trial: TrialArtifacts) -> str:
+    """Every artifact of the trial (never the ingest options): a change to any re-reads the trial."""
+    return files_fingerprint(trial.files.values())
 
 
 def discover(roots: list[str]) -> Discovery:
     found = Discovery()
     for root in roots:
         root_abs = os.path.abspath(root)
+        found.trials_per_root[root_abs] = 0
         if not os.path.isdir(root_abs):
             found.errors.append((root_abs, root_abs, "not a directory", "the root was skipped"))
             continue
+        root_real = os.path.realpath(root_abs)
         seen: set[tuple[int, int]] = set()
         stack = [root_abs]
         while stack:
@@ -122,33 +162,27 @@ def discover(roots: list[str]) -> Discovery:
                 continue
             seen.add((st.st_dev, st.st_ino))
             try:
-                with os.scandir(current) as it:
-                    entries = list(it)
+                listing = _list(current, root_real)
             except OSError as exc:
                 found.errors.append((root_abs, current, exc.strerror or str(exc), "the directory was skipped"))
                 continue
-            names = {e.name for e in entries}
-            if "trial_summary.json" in names:
-                found.trials.append(_trial(root_abs, current, "noodle2", names))
+            names = listing.files
+            layout = "noodle2" if SUMMARY_FILE in names else "generic" if names.keys() & set(EXIT_FILES) else None
+            if layout:
+                found.trials.append(_trial(root_abs, current, layout, listing, root_real))
+                found.trials_per_root[root_abs] += 1
                 continue
-            if names.intersection(EXIT_FILES):
-                found.trials.append(_trial(root_abs, current, "generic", names))
-                continue
-            for e in entries:
-                if e.name in STUDY_FILES:
-                    found.study_files.append(StudyFile(root_abs, e.name.rsplit(".", 1)[0], e.path))
-                elif e.name.startswith("stage_") and e.name.endswith("_telemetry.json"):
-                    found.study_files.append(StudyFile(root_abs, "stage_telemetry", e.path))
-                elif e.name == "stage_summary.json":
-                    found.study_files.append(StudyFile(root_abs, "stage_summary", e.path))
-                elif e.name.endswith((".yaml", ".yml")):
-                    found.study_files.append(StudyFile(root_abs, "yaml", e.path))
-            for e in sorted(entries, key=lambda e: e.name, reverse=True):
-                try:
-                    if e.is_dir():
-                        stack.append(e.path)
-                except OSError as exc:
-                    found.errors.append((root_abs, e.path, exc.strerror or str(exc), "skipped"))
+            found.errors.extend((root_abs, p, e, h) for p, e, h in listing.problems)
+            for name, path in sorted(names.items()):
+                if name in STUDY_FILES:
+                    found.study_files.append(StudyFile(root_abs, name.rsplit(".", 1)[0], path))
+                elif name.startswith("stage_") and name.endswith("_telemetry.json"):
+                    found.study_files.append(StudyFile(root_abs, "stage_telemetry", path))
+                elif name == "stage_summary.json":
+                    found.study_files.append(StudyFile(root_abs, "stage_summary", path))
+                elif name.endswith((".yaml", ".yml")):
+                    found.study_files.append(StudyFile(root_abs, "yaml", path))
+            stack.extend(sorted(listing.dirs, reverse=True))
     found.trials.sort(key=lambda t: t.trial_dir)
     return found
 

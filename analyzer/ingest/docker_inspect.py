@@ -6,18 +6,19 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from typing import Any
 
-from ..units import MIB, parse_time
+from ..units import MIB
 from . import ParseError
+from .safe_io import loads_json
 
 
 @dataclass
 class InspectResult:
     oom_killed: bool | None = None
-    exit_code: int | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
+    exit_code: Any = None
+    started_at: Any = None         # raw: the typed record checks times
+    finished_at: Any = None
     memory_limit_mb: float | None = None
     memory_unlimited: bool = False
     container_id: str | None = None
@@ -38,21 +39,24 @@ def parse_docker_inspect(text: str) -> InspectResult:
     state = doc.get("State") if isinstance(doc.get("State"), dict) else doc
     if "OOMKilled" not in state and "ExitCode" not in state:
         raise ParseError("no State.OOMKilled or State.ExitCode in docker inspect output")
+    config = doc.get("Config") if isinstance(doc.get("Config"), dict) else {}
+    name = doc.get("Name")
     result = InspectResult(
         oom_killed=state.get("OOMKilled") if isinstance(state.get("OOMKilled"), bool) else None,
-        exit_code=state.get("ExitCode") if isinstance(state.get("ExitCode"), int) else None,
-        started_at=parse_time(state.get("StartedAt")),
-        finished_at=parse_time(state.get("FinishedAt")),
-        status=state.get("Status"),
-        container_id=doc.get("Id"),
-        name=(doc.get("Name") or "").lstrip("/") or None,
-        image=(doc.get("Config") or {}).get("Image") or doc.get("Image"),
+        exit_code=state.get("ExitCode"),
+        started_at=state.get("StartedAt"),
+        finished_at=state.get("FinishedAt"),
+        status=_text(state.get("Status")),
+        container_id=_text(doc.get("Id")),
+        name=name.lstrip("/") or None if isinstance(name, str) else None,
+        image=_text(config.get("Image")) or _text(doc.get("Image")),
     )
-    config = doc.get("Config") or {}
-    cmd = [*(doc.get("Path") and [doc["Path"]] or []), *(doc.get("Args") or [])]
-    result.command = " ".join(map(str, cmd)) or (" ".join(config.get("Cmd") or []) or None)
+    args = doc.get("Args") if isinstance(doc.get("Args"), list) else []
+    cmd = [*([doc["Path"]] if isinstance(doc.get("Path"), str) and doc["Path"] else []), *args]
+    config_cmd = config.get("Cmd") if isinstance(config.get("Cmd"), list) else []
+    result.command = " ".join(map(str, cmd)) or (" ".join(map(str, config_cmd)) or None)
     host = doc.get("HostConfig")
-    if isinstance(host, dict) and isinstance(host.get("Memory"), int):
+    if isinstance(host, dict) and isinstance(host.get("Memory"), int) and not isinstance(host["Memory"], bool):
         if host["Memory"] > 0:
             result.memory_limit_mb = host["Memory"] / MIB
         else:
@@ -60,24 +64,28 @@ def parse_docker_inspect(text: str) -> InspectResult:
     return result
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def _load(text: str) -> object:
     stripped = text.strip()
     if not stripped:
         raise ParseError("empty docker inspect file")
     try:
-        return json.loads(stripped)
+        return loads_json(stripped)
     except json.JSONDecodeError as first:
         # a pasted fragment: `"State": { ... }`
         if stripped.startswith('"'):
             try:
-                return json.loads("{" + stripped + "}")
+                return loads_json("{" + stripped + "}")
             except json.JSONDecodeError:
                 pass
         # `docker inspect -f '{{json .State}}'` run several times: the last line is the latest
         lines = [ln for ln in stripped.splitlines() if ln.strip()]
         if len(lines) > 1:
             try:
-                return json.loads(lines[-1])
+                return loads_json(lines[-1])
             except json.JSONDecodeError:
                 pass
         raise ParseError(

@@ -9,8 +9,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..units import parse_time, stats_size_bytes
+from ..units import parse_time_or_none, stats_size_bytes
 from . import ParseError
+from .safe_io import loads_json
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _CELL_SPLIT = re.compile(r"\s{2,}|\t+")
@@ -48,7 +49,7 @@ def parse_docker_stats(text: str) -> StatsResult:
 def _parse_json(text: str) -> StatsResult:
     objects: list[dict] = []
     try:
-        doc = json.loads(text)
+        doc = loads_json(text)
         objects = doc if isinstance(doc, list) else [doc]
     except json.JSONDecodeError:
         bad = 0
@@ -57,7 +58,7 @@ def _parse_json(text: str) -> StatsResult:
             if not line:
                 continue
             try:
-                objects.append(json.loads(line))
+                objects.append(loads_json(line))
             except json.JSONDecodeError:
                 bad += 1
         if not objects:
@@ -93,33 +94,45 @@ def _from_objects(objects: list) -> StatsResult:
                 oom_events = max(oom_events or 0, ooms)
         elif "MemUsage" in obj:
             usage, limit = _mem_usage_pair(str(obj.get("MemUsage", "")))
+            names = (obj.get("Name"), obj.get("Container"), obj.get("ID"))
             samples.append(MemorySample(i, None, usage, limit, "docker_stats_cli",
-                                        obj.get("Name") or obj.get("Container") or obj.get("ID")))
+                                        next((str(n) for n in names if isinstance(n, str) and n), None)))
     if not samples:
         raise ParseError("JSON without docker stats fields (MemUsage or memory_stats)",
                          "no memory samples were taken from it")
     return StatsResult(samples, max_usage, oom_events)
 
 
+def _num(value: object) -> float | None:
+    """A JSON number as a float; anything else (text, lists, 2**70000) is unknown."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return None
+
+
 def _engine_api_sample(i: int, obj: dict) -> tuple[MemorySample, float | None, int | None]:
-    mem = obj.get("memory_stats") or {}
-    stats = mem.get("stats") or {}
-    usage = mem.get("usage")
+    mem = obj.get("memory_stats") if isinstance(obj.get("memory_stats"), dict) else {}
+    stats = mem.get("stats") if isinstance(mem.get("stats"), dict) else {}
+    usage = _num(mem.get("usage"))
     if usage is not None:
         # what `docker stats` displays: usage minus inactive file cache (v1 total_, v2 plain)
-        inactive = stats.get("total_inactive_file", stats.get("inactive_file"))
-        if isinstance(inactive, (int, float)) and inactive < usage:
+        inactive = _num(stats.get("total_inactive_file", stats.get("inactive_file")))
+        if inactive is not None and inactive < usage:
             usage = usage - inactive
     is_v2 = "anon" in stats and "total_inactive_file" not in stats
-    max_usage = None if is_v2 else mem.get("max_usage")
-    oom_events = mem.get("failcnt") if is_v2 else None
-    name = (obj.get("name") or "").lstrip("/") or obj.get("id")
+    max_usage = None if is_v2 else _num(mem.get("max_usage"))
+    failcnt = mem.get("failcnt") if is_v2 else None
+    oom_events = failcnt if isinstance(failcnt, int) and not isinstance(failcnt, bool) else None
+    raw_name = obj.get("name")
+    name = (raw_name.lstrip("/") if isinstance(raw_name, str) else "") or \
+        (obj.get("id") if isinstance(obj.get("id"), str) else None)
     source = "engine_api_v2" if is_v2 else "engine_api_v1"
-    return (MemorySample(i, parse_time(obj.get("read")),
-                         float(usage) if usage is not None else None,
-                         float(mem["limit"]) if mem.get("limit") else None, source, name),
-            float(max_usage) if max_usage else None,
-            int(oom_events) if oom_events is not None else None)
+    return (MemorySample(i, parse_time_or_none(obj.get("read")), usage,
+                         _num(mem.get("limit")) or None, source, name),
+            max_usage or None, oom_events)
 
 
 def _mem_usage_pair(cell: str) -> tuple[float | None, float | None]:

@@ -19,6 +19,8 @@ class TimeFacts:
 
 def _elapsed(value: str) -> float | None:
     """`0:01.59`, `1:02:03` -> seconds."""
+    if not re.fullmatch(r"[0-9:.]{1,30}", value):
+        return None
     try:
         parts = [float(p) for p in value.split(":")]
     except ValueError:
@@ -34,6 +36,8 @@ def parse_gnu_time(text: str) -> TimeFacts | None:
     found = False
     for line in text.splitlines():
         stripped = line.strip()
+        if len(stripped) > 200:
+            continue
         if m := _SIGNAL.search(stripped):
             facts.signal, found = int(m.group(1)), True
             continue
@@ -43,10 +47,10 @@ def parse_gnu_time(text: str) -> TimeFacts | None:
         label, sep, value = stripped.rpartition(": ")
         if not sep:
             continue
-        if label == "Maximum resident set size (kbytes)" and value.strip().isdigit():
+        if label == "Maximum resident set size (kbytes)" and re.fullmatch(r"[0-9]{1,30}", value.strip()):
             facts.max_rss_kb, found = int(value), True
         elif label.startswith("Elapsed (wall clock) time"):
             facts.elapsed_seconds, found = _elapsed(value.strip()), True
-        elif label == "Exit status" and value.strip().lstrip("-").isdigit():
+        elif label == "Exit status" and re.fullmatch(r"-?[0-9]{1,30}", value.strip()):
             facts.exit_status, found = int(value), True
     return facts if found else None
