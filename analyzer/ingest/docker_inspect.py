@@ -95,8 +95,8 @@ def _load(text: str) -> object:
 
 _SALVAGE = {
     "oom_killed": re.compile(r'"OOMKilled"\s*:\s*(true|false)'),
-    "exit_code": re.compile(r'"ExitCode"\s*:\s*(-?\d+)'),
-    "memory": re.compile(r'"Memory"\s*:\s*(\d+)'),
+    "exit_code": re.compile(r'"ExitCode"\s*:\s*(-?\d{1,20})\b'),
+    "memory": re.compile(r'"Memory"\s*:\s*(\d{1,20})\b'),
 }
 
 
