@@ -155,7 +155,8 @@ def run_ingest(roots: list[str], db: str | None, lock_timeout: float | None, stu
         click.echo(
             f"ingest: {report.trials_found} trials found, {report.trials_parsed} read, "
             f"{report.trials_skipped} unchanged, {report.crashed_before_dir} listed only in "
-            f"study_summary.json; {report.errors} artifact problem(s); "
+            f"study_summary.json; {report.errors} artifact problem(s) met, "
+            f"{report.errors_standing} recorded for these roots; "
             f"{report.log_bytes / 1e6:.1f} MB of logs; store {db or default_db_path()}", err=True)
     return report
 

@@ -164,7 +164,8 @@ class Store:
             self.insert("study_facts", facts)
             self.insert("study_events", events)
             if crashed is not None:
-                self.execute("DELETE FROM trial_facts WHERE study = ? AND crashed_before_dir", [study])
+                self.execute("DELETE FROM trial_facts WHERE study = ? AND root = ? AND crashed_before_dir",
+                             [study, root])
                 self.insert("trial_facts", crashed)
             self.insert("ingest_error_rows", errors)
 

@@ -201,3 +201,23 @@ def test_two_roots_ingested_separately_do_not_replace_each_other(runner, tmp_pat
     assert [r["trial_id"] for r in rows][0] == "study/case_a/stage_0/trial_0"
     assert rows[1]["trial_id"].startswith("study/case_a/stage_0/trial_0@")
     assert "night2" in rows[1]["trial_dir"]
+
+
+def test_same_noodle2_study_in_two_nights_keeps_both_and_rerun_is_quiet(runner, tmp_path, db):
+    import shutil
+
+    from .conftest import REPO
+
+    roots = []
+    for night in ("night1", "night2"):
+        shutil.copytree(REPO / "sample_logs" / "noodle2" / "output", tmp_path / night / "output")
+        roots.append(str(tmp_path / night / "output"))
+    out = str(tmp_path / "r.html")
+    first = invoke(runner, "run", *roots, "--db", db, "--out", out, "--fail-on", "any", "-q")
+    assert first.exit_code == 6, first.output
+    crashed = query_rows(runner, db, "select trial_id, root from trials where crashed_before_dir order by root")
+    assert len(crashed) == 2 and "night1" in crashed[0]["root"] and "night2" in crashed[1]["root"]
+    assert crashed[1]["trial_id"] == crashed[0]["trial_id"] + crashed[1]["trial_id"][len(crashed[0]["trial_id"]):]
+    again = invoke(runner, "run", *roots, "--db", db, "--out", out, "--fail-on", "any", "-q")
+    assert again.exit_code == 0, again.output  # nothing changed: no re-alert
+    assert query_rows(runner, db, "select trial_id, root from trials where crashed_before_dir order by root") == crashed

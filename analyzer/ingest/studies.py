@@ -55,11 +55,12 @@ def checked(kinds: dict[str, str], values: dict[str, Any], problems: list[str]) 
     return out
 
 
-def study_key(sf: StudyFile) -> str:
+def study_key(sf: StudyFile) -> tuple[str, str]:
+    """(study name, ingest root): files of one study may sit in several folders of a root
+    (telemetry beside artifacts), and two roots (night1/, night2/) may hold studies of one name."""
     path = Path(sf.path)
-    if sf.kind == "stage_summary":
-        return display(path.parents[2].name)  # output/<study>/stages/stage_<i>/stage_summary.json
-    return display(path.parent.name)
+    folder = path.parents[2] if sf.kind == "stage_summary" else path.parent  # <study>/stages/stage_<i>/
+    return display(folder.name), sf.root
 
 
 @dataclass
@@ -141,11 +142,12 @@ def _peek(path: str) -> str:
 
 
 def crashed_trials(sp: StudyParse, fp: str, stamp: datetime, ids: TrialIds,
-                   existing_dirs: set[str]) -> tuple[pl.DataFrame | None, list[str]]:
-    """Trials that `study_summary.json` lists but that never wrote their own directory."""
+                   existing_dirs: set[str]) -> tuple[pl.DataFrame | None, list[str], list[str]]:
+    """Trials that `study_summary.json` lists but that never wrote their own directory; also
+    the ids of those the store did not hold yet (new news for `--fail-on`) and the problems."""
     if sp.summary_trials is None or sp.summary_dir is None:
-        return None, []
-    records, problems = [], []
+        return None, [], []
+    records, problems, new_ids = [], [], []
     for entry in sp.summary_trials:
         rec = TrialRecord()
         rec.update(trial_summary_facts(entry))
@@ -164,16 +166,19 @@ def crashed_trials(sp: StudyParse, fp: str, stamp: datetime, ids: TrialIds,
                     "exit_code_source": "study_summary" if rec.exit_code is not None else None,
                     "eco_class_source": ("trial" if rec.eco_class else "eco_name") if eco_class else None,
                     "eco_class": eco_class})
+        is_new = shown_dir not in ids.by_dir
         rec.trial_id = ids.assign(shown_dir, f"{rec.study}/{rel}")
+        if is_new:
+            new_ids.append(rec.trial_id)
         records.append(rec)
-    return frame(records), problems
+    return frame(records), new_ids, problems
 
 
 def ingest_studies(store: Store, study_files: list[StudyFile], config: str | None, stamp: datetime,
                    root_errors: list[tuple[str, str, str, str]], ids: TrialIds, warn: Warn) -> tuple[set[str], list[str], int, int]:
     """Write every changed study; returns (studies found, new crashed trial ids, crashed count, errors)."""
     configs = study_configs(study_files, config, root_errors)
-    by_study: dict[str, list[StudyFile]] = {}
+    by_study: dict[tuple[str, str], list[StudyFile]] = {}
     for sf in study_files:
         if sf.kind != "yaml":
             by_study.setdefault(study_key(sf), []).append(sf)
@@ -182,14 +187,14 @@ def ingest_studies(store: Store, study_files: list[StudyFile], config: str | Non
     existing_dirs = {d for d, c in zip(*[store.known_trials()[c].to_list() for c in ("trial_dir", "crashed_before_dir")]) if not c}
     new_ids: list[str] = []
     crashed_count = errors_count = 0
-    for name, files in sorted(by_study.items()):
+    for (name, _folder), files in sorted(by_study.items()):
         cfg = configs.get(name) or configs.get(None) or {}
         fp = files_fingerprint([f.path for f in files] + ([cfg["path"]] if cfg else []))
         if known_map.get(name) == fp:
             continue
         sp = parse_study(name, files)
         root = display(sp.summary_dir or str(Path(files[0].path).parent))
-        crashed, crash_problems = crashed_trials(sp, fp, stamp, ids, existing_dirs)
+        crashed, crashed_new, crash_problems = crashed_trials(sp, fp, stamp, ids, existing_dirs)
         problems: list[str] = list(crash_problems)
         facts = checked(STUDY_KINDS, {
             "study": name, "root": root, "layout": "noodle2", "fingerprint": fp, "ingested_at": stamp,
@@ -209,8 +214,8 @@ def ingest_studies(store: Store, study_files: list[StudyFile], config: str | Non
         errors_count += len(errors)
         if crashed is not None:
             crashed_count += crashed.height
-            new_ids.extend(crashed["trial_id"].to_list())
+            new_ids.extend(crashed_new)
         for p, e, h in errors:
             warn(f"{p}: {e}; {h}")
     store.add_trial_only_studies()
-    return set(by_study), new_ids, crashed_count, errors_count
+    return {name for name, _ in by_study}, new_ids, crashed_count, errors_count
