@@ -148,9 +148,11 @@ def run_ingest(roots: list[str], db: str | None, lock_timeout: float | None, stu
     empty = [root for root, n in report.trials_per_root.items() if n == 0]
     if empty:
         from .errors import NoTrialsFound
+        others = (f"; the {report.trials_found} trial(s) under the other root(s) were ingested"
+                  if len(report.trials_per_root) > 1 else "")
         raise NoTrialsFound(
             f"{empty[0]}: no trial found (a trial folder holds trial_summary.json, or exit_code / "
-            f"rc / returncode); {report.trials_found} trial(s) under the other root(s) were ingested")
+            f"rc / returncode){others}")
     if not quiet:
         click.echo(
             f"ingest: {report.trials_found} trials found, {report.trials_parsed} read, "

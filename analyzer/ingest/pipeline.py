@@ -85,10 +85,29 @@ def _log_peaks(lines: pl.DataFrame) -> pl.DataFrame:
     return lines.group_by("key").agg(peak(_ORFS_PEAK).alias("log_orfs_mb"), peak(_TIME_PEAK).alias("log_time_mb"))
 
 
-def scan_trial_logs(parses: list[ParsedTrial]) -> LogScan:
-    """The one place logs meet the pipeline: every log of the batch, scanned by logs.scan_logs."""
+SCAN_GROUP_BYTES = 32 << 20  # logs are scanned in groups of about this size, so progress moves
+
+
+def scan_trial_logs(parses: list[ParsedTrial], progress: Progress | None = None) -> LogScan:
+    """The one place logs meet the pipeline: every log of the batch, scanned by logs.scan_logs
+    (in groups of whole files, which does not change what is kept: caps are per file)."""
     logs = [LogFile(key, stream, path) for key, p in enumerate(parses) for stream, path in p.log_files()]
-    scan = scan_logs(logs)
+    scans: list[LogScan] = []
+    start = done_trials = 0
+    while start < len(logs):
+        end, size = start, 0
+        while end < len(logs) and (end == start or size < SCAN_GROUP_BYTES):
+            size += file_size(logs[end].path) or 0
+            end += 1
+        scans.append(scan_logs(logs[start:end]))
+        finished = logs[end].key if end < len(logs) else len(parses)
+        if progress is not None:
+            progress.advance(trials=finished - done_trials, nbytes=sum(st.size_bytes for st in scans[-1].stats))
+        done_trials, start = finished, end
+    if progress is not None:
+        progress.advance(trials=len(parses) - done_trials)
+    scan = LogScan(pl.concat([sc.lines for sc in scans]) if scans else scan_logs([]).lines,
+                   [st for sc in scans for st in sc.stats])
     for log, st in zip(logs, scan.stats):
         p = parses[log.key]
         if st.error:
@@ -102,9 +121,9 @@ def scan_trial_logs(parses: list[ParsedTrial]) -> LogScan:
 
 
 def _write_batch(store: Store, parses: list[ParsedTrial], ids: TrialIds, stamp: datetime, warn: Warn,
-                 report: IngestReport) -> int:
-    """Scan the batch's logs and write its trials whole (one transaction). Returns log bytes."""
-    scan = scan_trial_logs(parses)
+                 report: IngestReport, progress: Progress) -> None:
+    """Scan the batch's logs and write its trials whole (one transaction)."""
+    scan = scan_trial_logs(parses, progress)
     for p in parses:
         p.rec.trial_id = ids.assign(p.rec.trial_dir or "", p.readable_id)
     keys = pl.DataFrame({"key": range(len(parses)), "trial_id": [p.rec.trial_id for p in parses]},
@@ -132,9 +151,7 @@ def _write_batch(store: Store, parses: list[ParsedTrial], ids: TrialIds, stamp: 
     report.trials_parsed += len(parses)
     report.new_trial_ids.extend(trials["trial_id"].to_list())
     report.studies.update(trials["study"].drop_nulls().to_list())
-    nbytes = sum(st.size_bytes for st in scan.stats)
     report.log_bytes += sum((p.rec.stdout_bytes or 0) + (p.rec.stderr_bytes or 0) for p in parses)
-    return nbytes
 
 
 def default_limit_mb(text: str | None) -> float | None:
@@ -166,11 +183,8 @@ def ingest(store: Store, roots: list[str], opts: IngestOptions, warn: Warn) -> I
 
     with Progress(len(todo), opts.progress) as progress:
         for batch in _batches(todo):
-            parses = []
-            for art in batch:
-                parses.append(parse_trial(art, opts.study, stamp))
-                progress.advance(trials=1)
-            progress.advance(nbytes=_write_batch(store, parses, ids, stamp, warn, report))
+            parses = [parse_trial(art, opts.study, stamp) for art in batch]
+            _write_batch(store, parses, ids, stamp, warn, report, progress)
 
     studies, crashed_ids, crashed, study_errors = ingest_studies(
         store, found.study_files, opts.config, stamp, root_errors, ids, warn)
