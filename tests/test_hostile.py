@@ -97,6 +97,14 @@ def build_hostile_root(base: Path) -> tuple[Path, dict[str, str]]:
     noodle2_trial(output, "n2", 2, '{"study_name": "n2", "stage_index": 0, "trial_index": 2, '
                                    '"return_code": 3221225477, "peak_memory_mb": 1e400, '
                                    '"runtime_seconds": NaN, "start_time": 1e20, "end_time": -1}')
+    # study-level files with bad values (Noodle 2 telemetry and event stream)
+    classes["study_files_bad_values"] = "n2"
+    (output / "n2" / "study_telemetry.json").write_text(json.dumps(
+        {"study_name": "n2", "safety_domain": ["x"], "aborted": "yes", "start_time": 1e20}))
+    (output / "n2" / "event_stream.ndjson").write_text(
+        json.dumps({"event_type": "trial_started", "timestamp": "yesterday",
+                    "event_data": {"stage_index": 2 ** 70, "case_name": {"a": 1}}}) + "\n"
+        + "[" * 100_000 + "\n" + '{"event_type": "ok", "timestamp": "2026-11-27T01:00:00Z"}\n')
     return root, classes
 
 
@@ -133,7 +141,7 @@ def test_hostile_study_ingests_completely_within_seconds(runner, hostile, db, tm
     for i in range(5):
         assert f"good_{i}" in names
     for cls, name in classes.items():
-        if cls not in ("symlink_dir_outside_root", "symlink_loop"):
+        if cls not in ("symlink_dir_outside_root", "symlink_loop", "study_files_bad_values"):
             assert name in names, f"{cls}: trial {name} was lost"
     by_name = {tid.split("/")[-1]: r for tid, r in trials.items()}
     # values: the good one is kept exactly, the bad one is dropped
@@ -165,6 +173,14 @@ def test_hostile_study_ingests_completely_within_seconds(runner, hostile, db, tm
     assert not any("root:x:0:0" in r["text"] for r in stored)
     assert all(r["trial_dir"].startswith(str(root)) for r in trials.values())
     assert any("bad\\xff" in r["trial_dir"] for r in trials.values())
+
+    studies = query_rows(runner, db, "select study from studies where study = 'n2'")
+    assert studies == [{"study": "n2"}]
+    for needle in ("safety_domain: expected text", "aborted: expected true/false", "telemetry_started_at:",
+                   "stage_index: 1180591620717411303424 is out of range", "1 line(s) are not valid JSON"):
+        assert needle in text, f"no ingest_errors row mentions {needle!r}:\n{text}"
+    events = query_rows(runner, db, "select count(*) n from trials")  # the store is whole
+    assert events[0]["n"] >= len(trials)
 
     # classify, report and a second ingest all work on what was kept
     assert invoke(runner, "classify", "--db", db, "-q").exit_code == 0
@@ -221,3 +237,16 @@ def test_same_noodle2_study_in_two_nights_keeps_both_and_rerun_is_quiet(runner, 
     again = invoke(runner, "run", *roots, "--db", db, "--out", out, "--fail-on", "any", "-q")
     assert again.exit_code == 0, again.output  # nothing changed: no re-alert
     assert query_rows(runner, db, "select trial_id, root from trials where crashed_before_dir order by root") == crashed
+
+
+def test_a_fifo_or_alias_bomb_given_as_config_does_not_hang(runner, tmp_path, db):
+    root = tmp_path / "study"
+    make_generic_trial(root, "t1", "0", stdout="ok\n")
+    fifo = tmp_path / "study.yaml"
+    os.mkfifo(fifo)
+    result = invoke(runner, "ingest", str(root), "--db", db, "--config", str(fifo))
+    assert result.exit_code == 0 and "a FIFO (named pipe), not a regular file" in result.stderr
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("study:\n  name: x\n" + "\n".join(f"  k{i}: 1" for i in range(3)) + "\n" + _ALIAS_BOMB)
+    result = invoke(runner, "ingest", str(root), "--db", db, "--config", str(bomb))
+    assert result.exit_code == 0 and "aliases (*name) are not accepted" in result.stderr
