@@ -6,12 +6,10 @@ were written in one transaction), and a re-run completes the set."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import duckdb

@@ -19,9 +19,6 @@ from typing import Iterable
 from .readers import EXIT_FILES, READERS, SUBDIRS, SUMMARY_FILE
 from .safe_io import kind_of
 
-# re-exported for callers that import the names from here
-from .readers import INSPECT_FILES, KERNEL_FILES, STATS_FILES, STDERR_FILES, STDOUT_FILES, TIME_FILES  # noqa: F401
-
 STUDY_FILES = ("study_summary.json", "study_telemetry.json", "event_stream.ndjson")
 Problem = tuple[str, str, str]  # path, error, hint
 
