@@ -91,7 +91,26 @@ def text_evidence(lines: pl.LazyFrame, trials: pl.LazyFrame, rules: RuleSet) -> 
             pl.lit(rule.confidence, pl.String).alias("confidence"),
             pl.lit(rule.precedence, pl.Int64).alias("precedence"), pl.lit(rule.kind, pl.String).alias("kind"),
         ))
+    parts.extend(catalog_evidence(of_failed, rules))
     return pl.concat(parts, how="vertical") if parts else pl.LazyFrame(schema=EVIDENCE_SCHEMA)
+
+
+def catalog_evidence(lines: pl.LazyFrame, rules: RuleSet) -> list[pl.LazyFrame]:
+    """Message-id lines joined against each tool's catalog: the id's own failure type (one
+    extract and one join per catalog, whatever its size)."""
+    parts = []
+    for cat in rules.catalogs:
+        text = pl.col("text")
+        ids = (lines.filter(pl.col("stream").is_in(list(cat.streams)) & text.str.contains(cat.regex))
+               .with_columns(tool=text.str.extract(cat.regex, 1), msg=text.str.extract(cat.regex, 2))
+               .with_columns(num=pl.col("msg").cast(pl.Int64, strict=False)))
+        parts.append(ids.join(cat.frame.lazy(), on=["tool", "num"], how="inner").select(
+            "trial_id", "failure_type",
+            pl.format("{}:{}-{}", pl.lit(cat.name), "tool", pl.col("msg").str.zfill(4)).alias("signal"),
+            pl.col("stream").alias("source"), "line_no", "text",
+            pl.lit(None, pl.String).alias("confidence"), "precedence", pl.lit(None, pl.String).alias("kind"),
+        ))
+    return parts
 
 
 def resolve_sigkill(evidence: pl.LazyFrame, trials: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
