@@ -147,20 +147,27 @@ def _confidence_rank() -> pl.Expr:
     return pl.col("confidence").replace_strict(CONFIDENCE_RANK, default=9, return_dtype=pl.Int64)
 
 
+def _evidence_order() -> list[pl.Expr]:
+    """A total order on evidence rows (no ties left to chance: verdicts, reasons and signals
+    must be byte-identical run after run, whatever the partition size)."""
+    return [pl.col("trial_id"), pl.col("precedence"), _confidence_rank(), pl.col("line_no").fill_null(-1),
+            pl.col("failure_type"), pl.col("signal"), pl.col("source"), pl.col("text").fill_null("")]
+
+
 def verdicts(evidence: pl.LazyFrame, trials: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     """One row per failed trial: the primary failure type (lowest precedence wins), its
     out-of-memory confidence, a reason with the numbers, an excerpt and a signature."""
     counted = evidence.filter(pl.col("counted")).join(
         trials.filter(pl.col("failed")).select("trial_id"), on="trial_id", how="semi")
     primary = (
-        counted.sort("trial_id", "precedence", _confidence_rank(), pl.col("line_no").fill_null(-1))
+        counted.sort(*_evidence_order())
         .group_by("trial_id", maintain_order=True).first()
         .select("trial_id", "failure_type")
     )
     # evidence of the primary type: best confidence, signals, first matched text
     of_primary = counted.join(primary, on=["trial_id", "failure_type"], how="semi")
     summary = (
-        of_primary.sort("trial_id", "precedence", _confidence_rank(), pl.col("line_no").fill_null(-1))
+        of_primary.sort(*_evidence_order())
         .group_by("trial_id", maintain_order=True).agg(
             pl.col("confidence").drop_nulls().first().alias("confidence"),
             pl.col("signal").unique(maintain_order=True).str.join(", ").alias("signals"),
@@ -218,7 +225,7 @@ def excerpts(evidence: pl.LazyFrame, lines: pl.LazyFrame, failed: pl.LazyFrame) 
     matched = (
         evidence.filter(pl.col("line_no").is_not_null() & pl.col("counted"))
         .join(failed, on="trial_id", how="semi")
-        .sort("trial_id", "precedence", "line_no")
+        .sort("trial_id", "precedence", "line_no", "signal", "source")
         .unique(["trial_id", "source", "line_no"], keep="first", maintain_order=True)
         .group_by("trial_id", maintain_order=True).head(EXCERPT_EVIDENCE_LINES)
         .select("trial_id", pl.col("source").alias("stream"), "line_no", "text", pl.lit(0).alias("part"))
@@ -332,7 +339,8 @@ def _trial_verdicts(trials: pl.LazyFrame, lines: pl.LazyFrame,
         "trial_id", pl.when(pl.col("failed")).then(pl.lit("failed")).otherwise(pl.lit("success")).alias("outcome"),
         "eco_class", pl.lit(rules.version).alias("rules_version"))
     ev_out = evidence.select("trial_id", "failure_type", "signal", "source", "line_no", "text",
-                             "confidence", "precedence", "counted").sort("trial_id", "precedence", "line_no")
+                             "confidence", "precedence", "counted").sort(
+                                 "trial_id", "precedence", "line_no", "signal", "source", "failure_type", nulls_last=True)
     failures_df, verdict_df, evidence_df = pl.collect_all([failures, verdict_rows, ev_out])
     return verdict_df, failures_df, evidence_df
 
