@@ -362,8 +362,9 @@ def classify_frames(trials: pl.LazyFrame, lines: pl.LazyFrame, rules: RuleSet) -
 TRIALS_PER_PARTITION = 20_000
 
 
-def classify_store(store: Store, rules: RuleSet) -> Classification:
-    """(Re)classify every trial in the store from what the store holds, in one transaction.
+def classify_stored(store: Store, rules: RuleSet) -> Classification:
+    """Classify every trial in the store from what the store holds, writing nothing (a read-only
+    store works): `classify_store` and `rules test` both use it.
 
     Trials are classified in partitions of TRIALS_PER_PARTITION so that memory stays bounded
     however long the history; containment is then replayed over all of them."""
@@ -374,7 +375,12 @@ def classify_store(store: Store, rules: RuleSet) -> Classification:
         with store.registered("partition", chunk.select("trial_id")):
             lines = store.frame_file("classify_lines")
         parts.append(_trial_verdicts(chunk.lazy(), lines.lazy(), rules))
-    result = _replay(trials.lazy(), *(pl.concat([p[i] for p in parts]) for i in range(3)))
+    return _replay(trials.lazy(), *(pl.concat([p[i] for p in parts]) for i in range(3)))
+
+
+def classify_store(store: Store, rules: RuleSet) -> Classification:
+    """(Re)classify every trial in the store and replace the stored verdicts, in one transaction."""
+    result = classify_stored(store, rules)
     stamp = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
     with store.transaction():
         for table in ("verdict_rows", "failure_rows", "evidence_rows", "containment_rows", "study_verdicts"):
