@@ -91,7 +91,26 @@ def text_evidence(lines: pl.LazyFrame, trials: pl.LazyFrame, rules: RuleSet) -> 
             pl.lit(rule.confidence, pl.String).alias("confidence"),
             pl.lit(rule.precedence, pl.Int64).alias("precedence"), pl.lit(rule.kind, pl.String).alias("kind"),
         ))
+    parts.extend(catalog_evidence(of_failed, rules))
     return pl.concat(parts, how="vertical") if parts else pl.LazyFrame(schema=EVIDENCE_SCHEMA)
+
+
+def catalog_evidence(lines: pl.LazyFrame, rules: RuleSet) -> list[pl.LazyFrame]:
+    """Message-id lines joined against each tool's catalog: the id's own failure type (one
+    extract and one join per catalog, whatever its size)."""
+    parts = []
+    for cat in rules.catalogs:
+        text = pl.col("text")
+        ids = (lines.filter(pl.col("stream").is_in(list(cat.streams)) & text.str.contains(cat.regex))
+               .with_columns(tool=text.str.extract(cat.regex, 1), msg=text.str.extract(cat.regex, 2))
+               .with_columns(num=pl.col("msg").cast(pl.Int64, strict=False)))
+        parts.append(ids.join(cat.frame.lazy(), on=["tool", "num"], how="inner").select(
+            "trial_id", "failure_type",
+            pl.format("{}:{}-{}", pl.lit(cat.name), "tool", pl.col("msg").str.zfill(4)).alias("signal"),
+            pl.col("stream").alias("source"), "line_no", "text",
+            pl.lit(None, pl.String).alias("confidence"), "precedence", pl.lit(None, pl.String).alias("kind"),
+        ))
+    return parts
 
 
 def resolve_sigkill(evidence: pl.LazyFrame, trials: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
@@ -128,20 +147,27 @@ def _confidence_rank() -> pl.Expr:
     return pl.col("confidence").replace_strict(CONFIDENCE_RANK, default=9, return_dtype=pl.Int64)
 
 
+def _evidence_order() -> list[pl.Expr]:
+    """A total order on evidence rows (no ties left to chance: verdicts, reasons and signals
+    must be byte-identical run after run, whatever the partition size)."""
+    return [pl.col("trial_id"), pl.col("precedence"), _confidence_rank(), pl.col("line_no").fill_null(-1),
+            pl.col("failure_type"), pl.col("signal"), pl.col("source"), pl.col("text").fill_null("")]
+
+
 def verdicts(evidence: pl.LazyFrame, trials: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     """One row per failed trial: the primary failure type (lowest precedence wins), its
     out-of-memory confidence, a reason with the numbers, an excerpt and a signature."""
     counted = evidence.filter(pl.col("counted")).join(
         trials.filter(pl.col("failed")).select("trial_id"), on="trial_id", how="semi")
     primary = (
-        counted.sort("trial_id", "precedence", _confidence_rank(), pl.col("line_no").fill_null(-1))
+        counted.sort(*_evidence_order())
         .group_by("trial_id", maintain_order=True).first()
         .select("trial_id", "failure_type")
     )
     # evidence of the primary type: best confidence, signals, first matched text
     of_primary = counted.join(primary, on=["trial_id", "failure_type"], how="semi")
     summary = (
-        of_primary.sort("trial_id", "precedence", _confidence_rank(), pl.col("line_no").fill_null(-1))
+        of_primary.sort(*_evidence_order())
         .group_by("trial_id", maintain_order=True).agg(
             pl.col("confidence").drop_nulls().first().alias("confidence"),
             pl.col("signal").unique(maintain_order=True).str.join(", ").alias("signals"),
@@ -199,7 +225,7 @@ def excerpts(evidence: pl.LazyFrame, lines: pl.LazyFrame, failed: pl.LazyFrame) 
     matched = (
         evidence.filter(pl.col("line_no").is_not_null() & pl.col("counted"))
         .join(failed, on="trial_id", how="semi")
-        .sort("trial_id", "precedence", "line_no")
+        .sort("trial_id", "precedence", "line_no", "signal", "source")
         .unique(["trial_id", "source", "line_no"], keep="first", maintain_order=True)
         .group_by("trial_id", maintain_order=True).head(EXCERPT_EVIDENCE_LINES)
         .select("trial_id", pl.col("source").alias("stream"), "line_no", "text", pl.lit(0).alias("part"))
@@ -313,7 +339,8 @@ def _trial_verdicts(trials: pl.LazyFrame, lines: pl.LazyFrame,
         "trial_id", pl.when(pl.col("failed")).then(pl.lit("failed")).otherwise(pl.lit("success")).alias("outcome"),
         "eco_class", pl.lit(rules.version).alias("rules_version"))
     ev_out = evidence.select("trial_id", "failure_type", "signal", "source", "line_no", "text",
-                             "confidence", "precedence", "counted").sort("trial_id", "precedence", "line_no")
+                             "confidence", "precedence", "counted").sort(
+                                 "trial_id", "precedence", "line_no", "signal", "source", "failure_type", nulls_last=True)
     failures_df, verdict_df, evidence_df = pl.collect_all([failures, verdict_rows, ev_out])
     return verdict_df, failures_df, evidence_df
 
@@ -335,8 +362,9 @@ def classify_frames(trials: pl.LazyFrame, lines: pl.LazyFrame, rules: RuleSet) -
 TRIALS_PER_PARTITION = 20_000
 
 
-def classify_store(store: Store, rules: RuleSet) -> Classification:
-    """(Re)classify every trial in the store from what the store holds, in one transaction.
+def classify_stored(store: Store, rules: RuleSet) -> Classification:
+    """Classify every trial in the store from what the store holds, writing nothing (a read-only
+    store works): `classify_store` and `rules test` both use it.
 
     Trials are classified in partitions of TRIALS_PER_PARTITION so that memory stays bounded
     however long the history; containment is then replayed over all of them."""
@@ -347,7 +375,12 @@ def classify_store(store: Store, rules: RuleSet) -> Classification:
         with store.registered("partition", chunk.select("trial_id")):
             lines = store.frame_file("classify_lines")
         parts.append(_trial_verdicts(chunk.lazy(), lines.lazy(), rules))
-    result = _replay(trials.lazy(), *(pl.concat([p[i] for p in parts]) for i in range(3)))
+    return _replay(trials.lazy(), *(pl.concat([p[i] for p in parts]) for i in range(3)))
+
+
+def classify_store(store: Store, rules: RuleSet) -> Classification:
+    """(Re)classify every trial in the store and replace the stored verdicts, in one transaction."""
+    result = classify_stored(store, rules)
     stamp = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
     with store.transaction():
         for table in ("verdict_rows", "failure_rows", "evidence_rows", "containment_rows", "study_verdicts"):

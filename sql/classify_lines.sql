@@ -1,3 +1,4 @@
 -- The kept log lines of the trials in the registered `partition` frame
 SELECT l.trial_id, l.stream, l.line_no, l.text, l.is_tail
 FROM log_lines l JOIN partition p USING (trial_id)
+ORDER BY l.trial_id, l.stream, l.line_no

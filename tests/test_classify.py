@@ -18,7 +18,8 @@ MISREADINGS = [
     ("no_room", "1", "[ERROR DPL-0036] Detailed placement failed.\nno room left in row 12\n", "placement_failed"),
     ("zoom", "1", "zoom_to 0 0 100 100\n[ERROR GUI-0010] no display\n", "tool_crash"),
     ("bloom", "1", "read_db bloom_filter_top.odb\n[ERROR ODB-0100] bad header\n", "tool_crash"),
-    ("unskilled", "1", "link_design unskilled_cell_mapping\n[ERROR ORD-0001] failed\n", "tool_crash"),
+    # ORD-0001 is "$filename does not exist." in OpenROAD's message catalog
+    ("unskilled", "1", "link_design unskilled_cell_mapping\n[ERROR ORD-0001] failed\n", "configuration_error"),
     ("signal_95", "1", "net signal 95 has no driver\n", "tool_crash"),
     ("hard_timeout_with_oom", "124", "\n[HARD_TIMEOUT] Trial exceeded hard timeout limit of 3600 seconds\n"
                                      "write_db bloom_oom_top.odb\nKilled\n", "timeout"),

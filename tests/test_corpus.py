@@ -36,7 +36,14 @@ def test_corpus_is_large_enough_and_sourced():
     assert families["out_of_memory"] >= 15 and sum(c.get("not_oom", False) for c in CASES) >= 8
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def _param(case: dict):
+    """A case analyzer still gets wrong carries `known_miss = "why"`: it runs as a strict xfail, so
+    fixing it (or breaking it differently) is noticed."""
+    marks = [pytest.mark.xfail(reason=case["known_miss"], strict=True)] if case.get("known_miss") else []
+    return pytest.param(case, id=case["id"], marks=marks)
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in CASES])
 def test_real_log_verdict(case, verdicts):
     got = verdicts[case["id"]]
     if case["expect"] == "success":

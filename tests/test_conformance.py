@@ -1,0 +1,122 @@
+"""Noodle 2's own classifier tests, replayed through `analyzer ingest` + `analyzer classify`.
+
+`tests/conformance/noodle2-cases.json` is copied verbatim from the shared material (its `_about`
+names the Noodle 2 commit). Every `classify` case becomes a Noodle 2 trial directory exactly as
+its `how_to_replay` says; all cases go through ONE ingest and ONE classify. A case is scored when
+it asserts a failure type (`failure_type`, `failure_type_in`, `failure_type_not`) or a memory
+suggestion, and can be replayed (the 6 cases that pass `expected_outputs` cannot: how_to_replay
+writes no record of expected outputs, and a real Noodle 2 executor never passes them). Where analyzer answers otherwise on purpose, `tests/conformance/deviations.toml`
+says what analyzer answers and why; every other scored case must agree, and agreement over all
+scored cases must stay >= 95 %.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from .conftest import ingest_and_classify, query_rows
+
+HERE = Path(__file__).parent / "conformance"
+DOC = json.loads((HERE / "noodle2-cases.json").read_text(encoding="utf-8"))
+CLASSIFY = [c for c in DOC["cases"] if c["kind"] == "classify"]
+# expected_outputs are not part of how_to_replay: nothing on disk says an output was expected
+REPLAYABLE = [c for c in CLASSIFY if "expected_outputs" not in c]
+DEVIATIONS = {d["id"]: d for d in tomllib.loads((HERE / "deviations.toml").read_text(encoding="utf-8"))["deviation"]}
+TYPE_KEYS = ("failure_type", "failure_type_in", "failure_type_not")
+SCORED = [c for c in REPLAYABLE if any(k in c["expected"] for k in (*TYPE_KEYS, "suggested_memory_mb"))]
+AGREEMENT = 0.95
+
+
+def _summary(case: dict, index: int) -> dict:
+    """trial_summary.json as how_to_replay describes it."""
+    rc = case["return_code"]
+    doc = {"study_name": "conformance", "case_name": f"case_{index}", "stage_index": 0,
+           "trial_index": index, "return_code": rc, "success": rc == 0, "timed_out": rc == 124}
+    if case.get("peak_memory_mb") is not None:
+        doc["peak_memory_mb"] = case["peak_memory_mb"]
+    if case.get("memory_limit_mb") is not None and rc != 0:
+        doc["failure"] = {"metrics": {"memory_limit_mb": case["memory_limit_mb"]}}
+    return doc
+
+
+def _trial_dir(index: int) -> str:
+    return f"case_{index}/stage_0/trial_{index}"
+
+
+def replay(root: Path, cases: list[dict]) -> None:
+    """Write each case as stage_0/trial_K of its own Noodle 2 case directory under one study."""
+    for i, case in enumerate(cases):
+        trial = root / "conformance" / _trial_dir(i)
+        (trial / "logs").mkdir(parents=True)
+        (trial / "trial_summary.json").write_text(json.dumps(_summary(case, i)))
+        (trial / "logs" / "stdout.txt").write_text(case["stdout"], encoding="utf-8")
+        (trial / "logs" / "stderr.txt").write_text(case["stderr"], encoding="utf-8")
+
+
+def agrees(case: dict, got: dict) -> bool:
+    """Does analyzer's answer satisfy what the Noodle 2 test asserts (type and suggestion)?"""
+    exp, ftype = case["expected"], got["failure_type"]
+    ok = True
+    if "failure_type" in exp:
+        ok &= ftype == exp["failure_type"]
+    if "failure_type_in" in exp:
+        ok &= ftype in exp["failure_type_in"]
+    if "failure_type_not" in exp:
+        ok &= ftype is not None and ftype not in exp["failure_type_not"]
+    if "suggested_memory_mb" in exp:
+        want, have = exp["suggested_memory_mb"], got["suggested_memory_mb"]
+        ok &= (want is None and have is None) or (want is not None and have is not None
+                                                   and abs(have - want) < 0.5)
+    return bool(ok)
+
+
+@pytest.fixture(scope="module")
+def answers(tmp_path_factory) -> dict[str, dict]:
+    """case id -> failure_type (None = success) and suggested_memory_mb, from one ingest + classify."""
+    from click.testing import CliRunner
+
+    runner = CliRunner()
+    root = tmp_path_factory.mktemp("noodle2")
+    replay(root / "studies", CLASSIFY)
+    db = str(root / "conformance.duckdb")
+    ingest_and_classify(runner, root / "studies", db)
+    rows = query_rows(runner, db, """
+        select t.trial_id, f.failure_type, m.suggested_memory_mb
+        from trials t left join failures f using (trial_id) left join memory m using (trial_id)""")
+    by_dir = {r["trial_id"].split("/", 1)[1]: r for r in rows}
+    assert len(by_dir) == len(CLASSIFY)
+    return {case["id"]: by_dir[_trial_dir(i)] for i, case in enumerate(CLASSIFY)}
+
+
+def test_the_copy_keeps_its_source_and_every_deviation_names_a_scored_case():
+    assert "yye00/noodle2" in DOC["_about"]["source"]
+    scored_ids = {c["id"] for c in SCORED}
+    for dev in DEVIATIONS.values():
+        assert dev["id"] in scored_ids, dev["id"]
+        assert dev["why"].strip() and "analyzer" in dev
+
+
+def test_agreement_with_noodle2_is_at_least_95_percent(answers):
+    agree = [c["id"] for c in SCORED if agrees(c, answers[c["id"]])]
+    undeclared = [(c["id"], answers[c["id"]]["failure_type"], c["expected"]) for c in SCORED
+                  if c["id"] not in agree and c["id"] not in DEVIATIONS]
+    assert not undeclared, "disagreements not listed in deviations.toml:\n" + "\n".join(map(str, undeclared))
+    assert len(agree) / len(SCORED) >= AGREEMENT, f"{len(agree)}/{len(SCORED)}"
+
+
+@pytest.mark.parametrize("dev", list(DEVIATIONS.values()), ids=list(DEVIATIONS))
+def test_each_deviation_is_answered_as_declared(dev, answers):
+    """A deviation documents analyzer's real answer; a stale entry fails here."""
+    got = answers[dev["id"]]
+    assert got["failure_type"] == (dev["analyzer"] or None), got
+
+
+def test_every_failure_noodle2_asserts_is_a_failure(answers):
+    """`is_failure` cases: analyzer must at least see a failure (success would hide it)."""
+    missed = [c["id"] for c in REPLAYABLE if c["expected"].get("is_failure")
+              and answers[c["id"]]["failure_type"] is None and c["id"] not in DEVIATIONS]
+    assert not missed
