@@ -34,8 +34,8 @@ def out_names(fmt: str) -> list[str]:
 
 def export_views(store: Store, fmt: str, out: str | Path) -> dict[str, int]:
     """Write every view; returns rows written per view."""
-    out = Path(out)
     check_export_out(out, fmt, store.path, out_names(fmt))
+    out = Path(out)
     counts: dict[str, int] = {}
     try:
         if fmt == "sqlite":

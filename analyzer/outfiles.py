@@ -28,7 +28,9 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def refuse_store(out: str | Path, store_path: str | None) -> None:
-    """`out` must not be the store, its WAL, or the same file under another name (a link)."""
+    """`out` must not be empty, the store, its WAL, or the same file under another name (a link)."""
+    if not str(out).strip():
+        raise OutputRefused("--out is empty; give the file (or, for parquet/csv, the folder) to write")
     store = Path(store_path or default_db_path())
     target = Path(out)
     for protected in (store, Path(str(store) + ".wal")):

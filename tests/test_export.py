@@ -173,3 +173,12 @@ def test_neutralize_formulas_touches_only_text_columns():
     out = neutralize_formulas(frame)
     assert out["n"].to_list() == [-5, 3] and out["x"].to_list() == [-1.5, 2.0]
     assert out["t"].to_list() == ["'-5", "ok"] and out["l"].to_list() == [None, "'=1+1"]
+
+
+@pytest.mark.parametrize("kind", sorted(OUT_KINDS))
+def test_an_empty_out_is_refused(runner, small_store, tmp_path, kind, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = invoke(runner, *OUT_KINDS[kind]("", small_store))
+    assert result.exit_code == 2 and result.stderr.startswith("Error: ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
