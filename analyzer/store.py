@@ -121,6 +121,8 @@ class Store:
                 continue
             if kind not in READ_STATEMENTS:
                 first = text.split(None, 1)[0].upper() if text else kind
+                if first in READ_STATEMENTS:  # `PRAGMA threads=1` is a SET in disguise
+                    first = f"{first} ... (a {kind} statement)"
                 raise QueryError(
                     f"query is read-only: {first} is not allowed; only SELECT, EXPLAIN, PRAGMA and "
                     f"CALL run. To write files, use `analyzer export` or open a copy of the store "

@@ -171,3 +171,9 @@ def test_bad_lock_timeout_env_is_one_error_line(runner, store):
     result = runner.invoke(main, ["query", "select 1", "--db", store], env={"ANALYZER_LOCK_TIMEOUT": "soon"})
     assert result.exit_code == 2
     assert result.stderr == "Error: ANALYZER_LOCK_TIMEOUT='soon': not a number of seconds (e.g. 30)\n"
+
+
+def test_a_pragma_that_sets_something_is_named_as_what_it_is(runner, store):
+    result = invoke(runner, "query", "pragma threads=1", "--db", store)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: query is read-only: PRAGMA ... (a SET statement) is not allowed")
