@@ -18,8 +18,8 @@ from .store import default_db_path, open_store
 
 def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option("--lock-timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
-                        help="How long a writer waits for another process's lock (default 30, "
-                             "or ANALYZER_LOCK_TIMEOUT).")(func)
+                        help="How long to wait for another process's lock, saying so once on "
+                             "stderr (default 30, or ANALYZER_LOCK_TIMEOUT).")(func)
     return click.option("--db", "db", default=None, metavar="PATH",
                         help="The DuckDB store (default ./analyzer.duckdb or ANALYZER_DB).")(func)
 
