@@ -74,6 +74,14 @@ def main() -> None:
     \b
         analyzer run sample_logs --default-memory-limit 8g
         analyzer query "select failure_type, count(*) from failures group by 1"
+
+    Tab completion (bash; zsh and fish in the README):
+
+    \b
+        eval "$(_ANALYZER_COMPLETE=bash_source analyzer)"
+
+    Exit codes: 0 ok, 1 error, 2 bad flags or values, 3 store locked, 4 store missing,
+    corrupt or of another schema, 5 ingest --strict problems, 6 run --fail-on matched.
     """
 
 
