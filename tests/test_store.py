@@ -135,9 +135,9 @@ def _damage(path: Path, how: str) -> None:
 
 
 @pytest.mark.parametrize("how", ["corrupt", "truncated", "truncated_header"])
-def test_a_corrupt_or_truncated_store_is_one_error_line_and_exit_4(runner, sample_store, tmp_path, how):
+def test_a_corrupt_or_truncated_store_is_one_error_line_and_exit_4(runner, sample_store, sample_root, tmp_path, how):
     _damage(Path(sample_store), how)
-    for args in (["query", "select count(*) from trial_log_lines"], ["classify"],
+    for args in (["query", "select count(*) from trial_log_lines"], ["classify"], ["ingest", str(sample_root)],
                  ["report", "--out", str(tmp_path / "r.html")],
                  ["export", "--format", "sqlite", "--out", str(tmp_path / "x.sqlite")]):
         result = invoke(runner, *args, "--db", sample_store)
