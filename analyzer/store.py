@@ -153,7 +153,10 @@ class Store:
 
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         """The first column of the first row (the result is drained, freeing the connection)."""
-        rows = self.con.execute(sql, params).fetchall() if params else self.con.execute(sql).fetchall()
+        try:
+            rows = self.con.execute(sql, params).fetchall() if params else self.con.execute(sql).fetchall()
+        except duckdb.Error as exc:
+            raise self._error("query", exc) from exc
         return rows[0][0] if rows else None
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None,
@@ -174,7 +177,7 @@ class Store:
                 f"INSERT INTO {quote_identifier(table)} ({cols}) SELECT {cols} FROM _incoming"
             )
         except duckdb.Error as exc:
-            raise QueryError(f"writing {table}: {exc}") from exc
+            raise self._error(f"writing {table}", exc) from exc
         finally:
             self.con.unregister("_incoming")
 
