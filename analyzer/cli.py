@@ -12,7 +12,7 @@ import click
 
 from . import __version__
 from .errors import AnalyzerError, ExitCode, FailOnMatched, IngestProblems
-from .output import FORMATS, write_frame
+from .output import FORMATS
 from .store import default_db_path, open_store
 
 
@@ -54,8 +54,8 @@ def _memory_limit(ctx: click.Context, param: click.Parameter, value: str | None)
 
 def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option("--lock-timeout", type=float, default=None, metavar="SECONDS", callback=_lock_timeout,
-                        help="How long a writer waits for another process's lock (default 30, "
-                             "or ANALYZER_LOCK_TIMEOUT).")(func)
+                        help="How long to wait for another process's lock, saying so once on "
+                             "stderr (default 30, or ANALYZER_LOCK_TIMEOUT).")(func)
     return click.option("--db", "db", default=None, metavar="PATH",
                         help="The DuckDB store (default ./analyzer.duckdb or ANALYZER_DB).")(func)
 
@@ -113,10 +113,25 @@ def ingest_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-@click.group()
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="analyzer")
 def main() -> None:
-    """Post-mortem analysis of finished OpenROAD / Noodle 2 studies, in one DuckDB file."""
+    """Post-mortem analysis of finished OpenROAD / Noodle 2 studies, in one DuckDB file.
+
+    Example (ingest, classify and report the shipped sample study, then ask SQL):
+
+    \b
+        analyzer run sample_logs --default-memory-limit 8g
+        analyzer query "select failure_type, count(*) from failures group by 1"
+
+    Tab completion (bash; zsh and fish in the README):
+
+    \b
+        eval "$(_ANALYZER_COMPLETE=bash_source analyzer)"
+
+    Exit codes: 0 ok, 1 error, 2 bad flags or values, 3 store locked, 4 store missing,
+    corrupt or of another schema, 5 ingest --strict problems, 6 run --fail-on matched.
+    """
 
 
 @main.command()
@@ -126,7 +141,13 @@ def main() -> None:
 @handle_errors
 def ingest(roots: tuple[str, ...], db: str | None, lock_timeout: float | None, study: str | None,
            config: str | None, default_memory_limit: str | None, strict: bool, quiet: bool) -> None:
-    """Find every trial under ROOTS and load it into the store."""
+    """Find every trial under ROOTS and load it into the store.
+
+    Example:
+
+    \b
+        analyzer ingest sample_logs --db nightly.duckdb --default-memory-limit 8g
+    """
     report = run_ingest(list(roots), db, lock_timeout, study, config, default_memory_limit, quiet)
     if strict and report.errors_standing:
         raise IngestProblems(f"{report.errors_standing} artifact problem(s) recorded for these roots; "
@@ -174,7 +195,13 @@ def rules_option(func: Callable[..., Any]) -> Callable[..., Any]:
 @quiet_option
 @handle_errors
 def classify(db: str | None, lock_timeout: float | None, rules_file: str | None, quiet: bool) -> None:
-    """(Re)classify every trial in the store from the store alone."""
+    """(Re)classify every trial in the store from the store alone.
+
+    Example (with site rules added to the shipped ones):
+
+    \b
+        analyzer classify --db nightly.duckdb --rules site.toml
+    """
     run_classify(db, lock_timeout, rules_file, quiet)
 
 
@@ -183,7 +210,7 @@ def run_classify(db: str | None, lock_timeout: float | None, rules_file: str | N
     from .rules import load_rules
 
     rules = load_rules(rules_file)
-    with open_store(db, lock_timeout=lock_timeout) as store:
+    with open_store(db, lock_timeout=lock_timeout, create=False) as store:
         result = classify_store(store, rules)
     if not quiet:
         counts = result.failures["failure_type"].value_counts(sort=True)
@@ -210,16 +237,28 @@ def report_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @handle_errors
 def report(db: str | None, lock_timeout: float | None, studies: tuple[str, ...], since: Any, out: str,
            quiet: bool) -> None:
-    """Write one self-contained HTML post-mortem report from the store."""
+    """Write one self-contained HTML post-mortem report from the store.
+
+    --out never replaces the store or a file that is not HTML; the file is written to a
+    temporary name and renamed, so a failed write leaves the previous report intact.
+
+    Example:
+
+    \b
+        analyzer report --db nightly.duckdb --since 2026-11-27 --out reports/today.html
+    """
     run_report(db, lock_timeout, list(studies), since, out, quiet)
 
 
 def run_report(db: str | None, lock_timeout: float | None, studies: list[str], since: Any, out: str,
                quiet: bool) -> None:
-    from .report import write_report
+    from .outfiles import check_report_out, write_text_atomic
+    from .report import build_context, render
 
+    check_report_out(out, db)
     with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
-        ctx = write_report(store, out, studies or None, since)
+        ctx = build_context(store, studies or None, since)
+    write_text_atomic(out, render(ctx))
     if not quiet:
         click.echo(f"report: {out} ({ctx.totals['trials']} trials, {ctx.totals['failed']} failed, "
                    f"{ctx.totals['studies']} studies)", err=True)
@@ -237,9 +276,17 @@ def run_report(db: str | None, lock_timeout: float | None, studies: list[str], s
 def run(roots: tuple[str, ...], db: str | None, lock_timeout: float | None, study: str | None,
         config: str | None, default_memory_limit: str | None, out: str, rules_file: str | None,
         fail_on: str | None, quiet: bool) -> None:
-    """Ingest ROOTS, classify, and write the report: the nightly job in one command."""
-    from .gate import fail_on_matches, summary_line
+    """Ingest ROOTS, classify, and write the report: the nightly job in one command.
 
+    Example (a cron line that fails only on new out-of-memory trials):
+
+    \b
+        analyzer run /data/studies --db nightly.duckdb --out report.html --fail-on oom -q
+    """
+    from .gate import fail_on_matches, summary_line
+    from .outfiles import check_report_out
+
+    check_report_out(out, db)  # before any work: --out must not be the store
     ingested = run_ingest(list(roots), db, lock_timeout, study, config, default_memory_limit, quiet)
     run_classify(db, lock_timeout, rules_file, quiet)
     run_report(db, lock_timeout, [], None, out, quiet)
@@ -258,7 +305,18 @@ def run(roots: tuple[str, ...], db: str | None, lock_timeout: float | None, stud
 @quiet_option
 @handle_errors
 def export(db: str | None, lock_timeout: float | None, fmt: str, out: str, quiet: bool) -> None:
-    """Export every public view for other tools."""
+    """Export every public view for other tools.
+
+    --out never replaces the store or an existing file of another kind; files are written to
+    a temporary name and renamed. CSV cells starting with = + - @ (spreadsheet formulas) get a
+    leading ' ; lists become JSON text.
+
+    Example:
+
+    \b
+        analyzer export --format sqlite --out views.sqlite
+        analyzer export --format parquet --out views/
+    """
     from .export import export_views
 
     with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
@@ -269,14 +327,26 @@ def export(db: str | None, lock_timeout: float | None, fmt: str, out: str, quiet
 
 @main.group()
 def rules() -> None:
-    """Inspect and validate classification rules files."""
+    """Inspect and validate classification rules files.
+
+    Example:
+
+    \b
+        analyzer rules check site.toml
+    """
 
 
 @rules.command("check")
 @click.argument("path", type=click.Path(dir_okay=False, exists=True))
 @handle_errors
 def rules_check(path: str) -> None:
-    """Validate a rules file; each problem names the rule and the field."""
+    """Validate a rules file; each problem names the rule and the field.
+
+    Example:
+
+    \b
+        analyzer rules check site.toml
+    """
     from .rules import check_rules, load_rules
 
     problems = check_rules(path)
@@ -288,30 +358,95 @@ def rules_check(path: str) -> None:
     click.echo(f"{path}: ok ({len(ruleset.rules)} rules after merging, version {ruleset.version})")
 
 
+def _complete_query_name(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion of `query --name`: the named queries with their summaries."""
+    from click.shell_completion import CompletionItem
+    from .queries import list_queries
+
+    return [CompletionItem(n, help=summary) for n, summary in list_queries() if n.startswith(incomplete)]
+
+
 @main.command()
-@click.argument("sql", required=False)
-@click.option("--file", "sql_file", type=click.File("r"), help="Read the SQL from a file.")
-@click.option("--name", default=None, help="Run a named query from sql/queries (see --list).")
+@click.argument("sql", required=False, metavar="[SQL | -]")
+@click.option("--file", "sql_file", type=click.File("r"), help="Read the SQL from a file (- for stdin).")
+@click.option("--name", default=None, metavar="NAME", shell_complete=_complete_query_name,
+              help="Run a named query from sql/queries (see --list).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Parameter of a named query.")
 @click.option("--list", "list_names", is_flag=True, help="List the named queries.")
 @db_option
 @format_option
+@click.option("--width", type=click.IntRange(min=10), default=None, metavar="COLUMNS",
+              help="Fit --format table in this many columns (default: the terminal's width on a "
+                   "terminal, unlimited when piped).")
+@click.option("--no-truncate", is_flag=True, help="--format table: full cell text, however wide.")
+@click.option("--allow-files", "allow_files", multiple=True, metavar="PATH",
+              type=click.Path(exists=True),
+              help="Let the SQL read files under this folder (or this file); repeatable. Nothing "
+                   "else outside the store is reachable, and nothing is ever written.")
 @handle_errors
 def query(sql: str | None, sql_file: Any, name: str | None, params: tuple[str, ...], list_names: bool,
-          db: str | None, lock_timeout: float | None, fmt: str) -> None:
-    """Run SQL on a read-only connection to the store; results go to stdout."""
+          db: str | None, lock_timeout: float | None, fmt: str, width: int | None, no_truncate: bool,
+          allow_files: tuple[str, ...]) -> None:
+    """Run SQL on a read-only, sandboxed connection to the store; results go to stdout.
+
+    The SQL comes from the SQL argument, from stdin (SQL omitted or `-`), from --file, or is
+    a named query (--name). Only reading statements run (SELECT, EXPLAIN, PRAGMA, CALL): no
+    COPY ... TO, EXPORT, ATTACH, INSTALL/LOAD, SET, no file or network access (see
+    --allow-files), no extension loading.
+
+    Examples:
+
+    \b
+        analyzer query "select study, count(*) from trials group by 1"
+        echo "select * from failures limit 5" | analyzer query --format markdown
+        analyzer query - --format csv < question.sql > answer.csv
+        analyzer query --name near_limit --param ratio=0.95
+        analyzer query --allow-files /data/extra "select * from '/data/extra/owners.csv'"
+    """
+    import os
+
+    from .output import write_result
     from .queries import list_queries, run_query
 
     if list_names:
         for qname, summary in list_queries():
             click.echo(f"{qname}\t{summary}")
         return
-    text = sql_file.read() if sql_file else sql
-    if not text and not name:
-        raise click.UsageError("give SQL, --file F or --name NAME")
-    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
-        frame = run_query(store, text, name, dict(_split_param(p) for p in params))
-    write_frame(frame, fmt)
+    text = _query_text(sql, sql_file, name)
+    if not text.strip() and not name:
+        raise click.UsageError("no SQL: give SQL as an argument, on stdin (`echo SQL | analyzer query`), "
+                               "with --file F, or a named query with --name NAME")
+    with open_store(db, sandbox=True, lock_timeout=lock_timeout, allow_files=allow_files) as store:
+        result = run_query(store, text or None, name, dict(_split_param(p) for p in params))
+    if no_truncate:
+        width = None
+    elif width is None and fmt == "table" and sys.stdout.isatty():
+        import shutil
+        width = shutil.get_terminal_size().columns
+    try:
+        notes = write_result(result, fmt, sys.stdout, width)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `analyzer query ... | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return
+    except OSError as exc:
+        raise AnalyzerError(f"could not write the result to stdout: {exc.strerror or exc}") from exc
+    for note in notes:
+        click.echo(note, err=True)
+
+
+def _query_text(sql: str | None, sql_file: Any, name: str | None) -> str:
+    """The SQL text from exactly one source; two sources are a usage error naming both."""
+    sources = [label for label, given in (("SQL argument", sql is not None), ("--file", sql_file is not None),
+                                          ("--name", name is not None)) if given]
+    if len(sources) > 1:
+        raise click.UsageError(f"{' and '.join(sources)} both given: a query comes from one of them "
+                               f"(--name runs the named query's own SQL)")
+    if sql_file is not None:
+        return sql_file.read()
+    if sql == "-" or (sql is None and name is None and not sys.stdin.isatty()):
+        return sys.stdin.read()
+    return sql or ""
 
 
 def _split_param(text: str) -> tuple[str, str]:

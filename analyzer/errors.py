@@ -51,3 +51,21 @@ class FailOnMatched(AnalyzerError):
 
 class NoTrialsFound(AnalyzerError):
     exit_code = ExitCode.NO_TRIALS
+
+
+class OutputRefused(AnalyzerError):
+    """An --out that would replace an input (the store) or a file of another kind."""
+
+    exit_code = ExitCode.USAGE
+
+
+class OutputFailed(AnalyzerError):
+    """Writing an output failed (full disk, permissions); the previous file is intact."""
+
+    exit_code = ExitCode.ERROR
+
+
+class BadSetting(AnalyzerError):
+    """An environment variable with a value that cannot be used (like a bad flag value)."""
+
+    exit_code = ExitCode.USAGE

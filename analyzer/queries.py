@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 
-import polars as pl
-
 from .errors import QueryError
 from .resources import resource_dir
-from .store import Store, sql_text
+from .store import QueryResult, Store, sql_text
 
 
 def list_queries() -> list[tuple[str, str]]:
@@ -25,7 +23,12 @@ def query_params(text: str) -> list[str]:
     return sorted(set(re.findall(r"\$([A-Za-z_]\w*)", text)))
 
 
-def run_query(store: Store, sql: str | None, name: str | None, params: dict[str, str]) -> pl.DataFrame:
+def query_names() -> list[str]:
+    """Names for `query --name` (and its shell completion)."""
+    return [n for n, _ in list_queries()]
+
+
+def run_query(store: Store, sql: str | None, name: str | None, params: dict[str, str]) -> QueryResult:
     if name:
         names = [n for n, _ in list_queries()]
         if name not in names:
@@ -41,7 +44,5 @@ def run_query(store: Store, sql: str | None, name: str | None, params: dict[str,
                              f"unknown: {', '.join(sorted(unknown))}")
         if missing:
             raise QueryError(f"query {name} needs --param {missing[0]}=VALUE")
-        return store.frame(text, values or None, origin=f"sql/queries/{name}.sql")
-    if params:
-        return store.frame(sql or "", params, origin="query")
-    return store.frame(sql or "", origin="query")
+        return store.result(text, values or None, origin=f"sql/queries/{name}.sql")
+    return store.result(sql or "", params or None, origin="query")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -18,6 +20,19 @@ from .resources import resource_dir
 SCHEMA_VERSION = "1"
 DEFAULT_DB = "analyzer.duckdb"
 DEFAULT_LOCK_TIMEOUT_SECONDS = 30.0
+# New stores are written in the oldest DuckDB storage format that serves every view, so that
+# DuckDB 1.x clients (the duckdb CLI, DBeaver, R, ...) open them too. Existing files keep the
+# format they were created with (DuckDB never rewrites it).
+STORAGE_VERSION = "v1.1.0"
+# The store never needs an extension: none is installed or loaded behind the user's back.
+BASE_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+DUCKDB_MAGIC = b"DUCK"  # bytes 8..12 of every DuckDB database file
+
+# Ordered schema migrations: (schema version it produces, SQL file under sql/migrations/).
+# A later schema change adds one step here and bumps SCHEMA_VERSION; `open_store` (for writing)
+# runs the steps a store is missing, each in its own transaction, before the idempotent schema
+# files. Version 1 is the first schema, so there is no step yet.
+MIGRATIONS: list[tuple[int, str]] = []
 
 
 def default_db_path() -> str:
@@ -45,8 +60,20 @@ def _lock_holder(message: str) -> str:
     return f"process {m.group(2)} ({m.group(1)})" if m else "another process"
 
 
+@dataclass
+class QueryResult:
+    """Rows as DuckDB's Python client converts them (never fails on intervals, nested values,
+    infinities or huge numbers, unlike a Polars frame), with column names and SQL types."""
+
+    columns: list[str]
+    types: list[str]
+    rows: list[tuple[Any, ...]]
+
+
 class Store:
     """An open DuckDB store. Use `open_store`; close it (or use it as a context manager)."""
+
+    sandboxed = False
 
     def __init__(self, con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -> None:
         self.con = con
@@ -68,14 +95,68 @@ class Store:
         try:
             return self.con.sql(sql, params=params).pl() if params else self.con.sql(sql).pl()
         except duckdb.Error as exc:
-            raise QueryError(f"{origin}: {exc}") from exc
+            raise self._error(origin, exc) from exc
+
+    def _error(self, origin: str, exc: duckdb.Error) -> QueryError | StoreSchemaError:
+        """A store-file problem (exit 4) or a problem of this SQL (exit 1)."""
+        found = _store_error(self.path, exc)
+        if "corrupt or truncated" in str(found):
+            return found
+        return QueryError(f"{origin}: {exc}")
+
+    def check_read_only_sql(self, sql: str) -> None:
+        """Refuse any statement that is not a pure read (the `query` sandbox's last line)."""
+        try:
+            statements = duckdb.extract_statements(sql)
+        except duckdb.Error as exc:
+            raise QueryError(f"query: {exc}") from exc
+        if not statements:
+            raise QueryError("query: no SQL statement given")
+        for statement in statements:
+            kind = statement.type.name
+            text = statement.query.strip()
+            if kind == "EXPLAIN":
+                inner = re.sub(r"^\s*explain(\s+analyze)?\s*(\([^)]*\))?", "", text, flags=re.I)
+                self.check_read_only_sql(inner)
+                continue
+            if kind not in READ_STATEMENTS:
+                first = text.split(None, 1)[0].upper() if text else kind
+                if first in READ_STATEMENTS:  # `PRAGMA threads=1` is a SET in disguise
+                    first = f"{first} ... (a {kind} statement)"
+                raise QueryError(
+                    f"query is read-only: {first} is not allowed; only SELECT, EXPLAIN, PRAGMA and "
+                    f"CALL run. To write files, use `analyzer export` or open a copy of the store "
+                    f"in duckdb")
+
+    def result(self, sql: str, params: dict[str, Any] | None = None,
+               *, origin: str = "query") -> QueryResult:
+        """Run SQL and return its rows as Python values (for `analyzer query` output)."""
+        if self.sandboxed:
+            self.check_read_only_sql(sql)
+        try:
+            rel = self.con.sql(sql, params=params) if params else self.con.sql(sql)
+            if rel is None:
+                return QueryResult([], [], [])
+            types = [str(t) for t in rel.types]
+            columns = list(rel.columns)
+            if "INTERVAL" in types and len(set(columns)) == len(columns):
+                # DuckDB's Python client turns `1 month` into 30 days; its own text is exact
+                rel = rel.project(", ".join(
+                    f"CAST({quote_identifier(c)} AS VARCHAR) AS {quote_identifier(c)}"
+                    if t == "INTERVAL" else quote_identifier(c) for c, t in zip(columns, types)))
+            return QueryResult(columns, types, rel.fetchall())
+        except duckdb.Error as exc:
+            raise self._error(origin, exc) from exc
 
     def frame_file(self, name: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
         return self.frame(sql_text(name), params, origin=f"sql/{name}.sql")
 
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         """The first column of the first row (the result is drained, freeing the connection)."""
-        rows = self.con.execute(sql, params).fetchall() if params else self.con.execute(sql).fetchall()
+        try:
+            rows = self.con.execute(sql, params).fetchall() if params else self.con.execute(sql).fetchall()
+        except duckdb.Error as exc:
+            raise self._error("query", exc) from exc
         return rows[0][0] if rows else None
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None,
@@ -83,7 +164,7 @@ class Store:
         try:
             self.con.execute(sql, params) if params is not None else self.con.execute(sql)
         except duckdb.Error as exc:
-            raise QueryError(f"{origin}: {exc}") from exc
+            raise self._error(origin, exc) from exc
 
     def insert(self, table: str, frame: pl.DataFrame) -> None:
         """Append a frame to a table by column name (columnar, one statement)."""
@@ -96,7 +177,7 @@ class Store:
                 f"INSERT INTO {quote_identifier(table)} ({cols}) SELECT {cols} FROM _incoming"
             )
         except duckdb.Error as exc:
-            raise QueryError(f"writing {table}: {exc}") from exc
+            raise self._error(f"writing {table}", exc) from exc
         finally:
             self.con.unregister("_incoming")
 
@@ -192,50 +273,189 @@ class Store:
             return int(self.frame_file("ingest_count_errors").item())
 
 
-def _connect(path: str, read_only: bool, lock_timeout: float) -> duckdb.DuckDBPyConnection:
+def _lock_pid(message: str) -> str:
+    m = re.search(r"\(PID (\d+)\)", message)
+    return m.group(1) if m else "?"
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _connect(path: str, read_only: bool, lock_timeout: float,
+             config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
+    """Connect, waiting up to `lock_timeout` for another process's lock (said once on stderr)."""
     deadline = time.monotonic() + lock_timeout
+    said = False
     while True:
         try:
-            return duckdb.connect(path, read_only=read_only)
+            return duckdb.connect(path, read_only=read_only, config=config)
         except duckdb.IOException as exc:
             message = str(exc)
             if "lock" not in message.lower():
-                raise StoreSchemaError(f"{path}: cannot open the store: {message}") from exc
+                raise _store_error(path, exc) from exc
             if time.monotonic() >= deadline:
                 raise StoreLockedError(
                     f"{path}: the store is locked by {_lock_holder(message)}; waited "
                     f"{lock_timeout:g}s. Let the other ingest/classify finish, or raise "
                     f"--lock-timeout / ANALYZER_LOCK_TIMEOUT."
                 ) from exc
+            if not said:
+                _say(f"waiting for the store lock held by PID {_lock_pid(message)} "
+                     f"(up to {lock_timeout:g}s; --lock-timeout changes this)")
+                said = True
             time.sleep(0.2)
         except duckdb.Error as exc:
-            raise StoreSchemaError(f"{path}: not a DuckDB store: {exc}") from exc
+            raise _store_error(path, exc) from exc
+
+
+def _store_error(path: str, exc: BaseException) -> StoreSchemaError:
+    """A DuckDB failure while opening or reading the file itself: corrupt, truncated, unreadable."""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if re.search(r"checksum|Could not read enough bytes|Corrupt|truncat|INTERNAL Error|"
+                 r"Failed to load metadata|invalid block", message, re.I):
+        return StoreSchemaError(
+            f"{path}: the store file is corrupt or truncated ({message}). Restore it from a backup, "
+            f"or move it aside and re-ingest: analyzer ingest ROOT --db {path}")
+    return StoreSchemaError(f"{path}: cannot open the store: {message}")
+
+
+def check_store_file(path: str) -> None:
+    """Refuse what is not a DuckDB database before DuckDB touches it (DuckDB would otherwise try
+    to load an extension for a SQLite or Parquet file, or treat a directory as a path)."""
+    p = Path(path)
+    if not p.exists():
+        return
+    if p.is_dir():
+        raise StoreSchemaError(f"{path}: is a directory, not a store; pass a file path to --db")
+    if not p.is_file():
+        raise StoreSchemaError(f"{path}: not a regular file, not a store; pass a file path to --db")
+    try:
+        with open(p, "rb") as f:
+            head = f.read(16)
+    except OSError as exc:
+        raise StoreSchemaError(f"{path}: cannot read the store: {exc.strerror}") from exc
+    if len(head) < 16 or head[8:12] != DUCKDB_MAGIC:
+        kind = _file_kind(head)
+        raise StoreSchemaError(
+            f"{path}: not a DuckDB store ({kind}); pass another --db, or move the file aside "
+            f"and run `analyzer ingest ROOT --db {path}`")
+
+
+def _file_kind(head: bytes) -> str:
+    if not head:
+        return "an empty file"
+    for magic, kind in ((b"SQLite format 3", "a SQLite database"), (b"PAR1", "a Parquet file"),
+                        (b"PK\x03\x04", "a zip file"), (b"\x1f\x8b", "a gzip file"),
+                        (b"{", "JSON text"), (b"[", "JSON text")):
+        if head.startswith(magic):
+            return kind
+    if len(head) < 16:
+        return f"only {len(head)} bytes long"
+    return "no DuckDB header"
 
 
 def lock_timeout_seconds(explicit: float | None = None) -> float:
     if explicit is not None:
         return explicit
-    return float(os.environ.get("ANALYZER_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT_SECONDS))
+    raw = os.environ.get("ANALYZER_LOCK_TIMEOUT")
+    if raw is None or not raw.strip():
+        return DEFAULT_LOCK_TIMEOUT_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not (value >= 0 and value != float("inf")):
+        from .errors import BadSetting
+        raise BadSetting(f"ANALYZER_LOCK_TIMEOUT={raw!r}: not a number of seconds (e.g. 30)")
+    return value
+
+
+# What `analyzer query` may run: statements that only read. Everything else (COPY, EXPORT,
+# ATTACH, INSTALL/LOAD, SET, CREATE, ...) is refused before it runs, on top of DuckDB's own
+# locks (read-only file, external access off, configuration locked).
+READ_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA", "CALL"}
 
 
 def open_store(path: str | None = None, *, read_only: bool = False,
-               lock_timeout: float | None = None) -> Store:
-    """Open (and for writers create or migrate) the store at `path`."""
+               lock_timeout: float | None = None, sandbox: bool = False,
+               allow_files: Sequence[str] = (), create: bool = True) -> Store:
+    """Open (and for writers create or migrate) the store at `path`.
+
+    `sandbox` (for `analyzer query`): read-only, external access disabled except reading under
+    `allow_files`, no extensions, configuration locked, and only reading statements run.
+    `create=False`: a missing store is an error (commands that only make sense on data)."""
     path = path or default_db_path()
-    if read_only and not Path(path).exists():
+    read_only = read_only or sandbox
+    if (read_only or not create) and not Path(path).exists():
         raise StoreSchemaError(f"{path}: no store here; run `analyzer ingest ROOT --db {path}` first")
-    con = _connect(path, read_only, lock_timeout_seconds(lock_timeout))
+    check_store_file(path)
+    config = dict(BASE_CONFIG)
+    if not read_only and not Path(path).exists():
+        config["storage_compatibility_version"] = STORAGE_VERSION
+    con = _connect(path, read_only, lock_timeout_seconds(lock_timeout), config)
     store = Store(con, path, read_only)
     try:
         _check_version(store)
         if not read_only:
+            _migrate(store)
             for name in schema_files():
                 store.execute(sql_text(name), origin=f"sql/{name}.sql")
             store.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+        if sandbox:
+            _lock_down(con, allow_files)
+            store.sandboxed = True
+    except duckdb.Error as exc:
+        con.close()
+        raise _store_error(path, exc) from exc
     except BaseException:
         con.close()
         raise
     return store
+
+
+def _lock_down(con: duckdb.DuckDBPyConnection, allow_files: Sequence[str]) -> None:
+    if allow_files:
+        dirs = [os.path.join(os.path.realpath(p), "") if os.path.isdir(p) else os.path.realpath(p)
+                for p in allow_files]
+        con.execute("SET allowed_directories = ?", [[d for d in dirs if d.endswith(os.sep)]])
+        con.execute("SET allowed_paths = ?", [[d for d in dirs if not d.endswith(os.sep)]])
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+def stored_schema_version(store: Store) -> int | None:
+    version = store.scalar("SELECT max(value) FROM meta WHERE key = 'schema_version'")
+    try:
+        return int(version) if version is not None else None
+    except ValueError:
+        raise StoreSchemaError(f"{store.path}: meta.schema_version is {version!r}, not a number; "
+                               f"this file was not written by analyzer") from None
+
+
+def migration_sql(name: str) -> str:
+    """The SQL of one migration step, `sql/migrations/<name>.sql`."""
+    return sql_text(f"migrations/{name}")
+
+
+def _migrate(store: Store) -> None:
+    """Run the migration steps this store is missing, in order, each all-or-nothing."""
+    has_meta = store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'")
+    current = stored_schema_version(store) if has_meta else None
+    if current is None:
+        return  # a new store: the schema files create the current schema
+    for target, name in MIGRATIONS:
+        if target <= current:
+            continue
+        try:
+            with store.transaction():
+                store.execute(migration_sql(name), origin=f"sql/migrations/{name}.sql")
+                store.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)])
+        except QueryError as exc:
+            raise StoreSchemaError(
+                f"{store.path}: migrating the store from schema {current} to {target} failed and was "
+                f"rolled back (the store is unchanged): {exc}") from exc
+        current = target
 
 
 def _check_version(store: Store) -> None:
@@ -250,9 +470,15 @@ def _check_version(store: Store) -> None:
         if store.read_only:
             raise StoreSchemaError(f"{store.path}: empty store; run `analyzer ingest` first")
         return
-    version = store.scalar("SELECT max(value) FROM meta WHERE key = 'schema_version'")
-    if version is not None and int(version) > int(SCHEMA_VERSION):
+    version = stored_schema_version(store)
+    if version is not None and version > int(SCHEMA_VERSION):
         raise StoreSchemaError(
             f"{store.path}: written by a newer analyzer (schema {version}, this one reads "
             f"{SCHEMA_VERSION}); upgrade analyzer (pip install -U analyzer)"
+        )
+    if store.read_only and (version or 0) < int(SCHEMA_VERSION):
+        raise StoreSchemaError(
+            f"{store.path}: written by an older analyzer (schema {version or 0}, this one reads "
+            f"{SCHEMA_VERSION}); migrate it in place with a writing command, e.g. "
+            f"`analyzer classify --db {store.path}` (keep a copy first if other tools use it)"
         )
