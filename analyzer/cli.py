@@ -16,21 +16,12 @@ from .output import FORMATS
 from .store import default_db_path, open_store
 
 
-def _lock_timeout(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
-    """--lock-timeout, else ANALYZER_LOCK_TIMEOUT: a bad value is a usage error (exit 2)."""
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """FloatRange lets nan and inf through; a wait of nan seconds is a usage error."""
     import math
-    import os
 
-    source = "--lock-timeout"
-    if value is None and os.environ.get("ANALYZER_LOCK_TIMEOUT") not in (None, ""):
-        source, text = "ANALYZER_LOCK_TIMEOUT", os.environ["ANALYZER_LOCK_TIMEOUT"]
-        try:
-            value = float(text)
-        except ValueError:
-            raise click.BadParameter(f"ANALYZER_LOCK_TIMEOUT={text!r} is not a number of seconds",
-                                     ctx, param) from None
-    if value is not None and not (math.isfinite(value) and value >= 0):
-        raise click.BadParameter(f"{source} {value!r}: give a number of seconds >= 0", ctx, param)
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value!r}: give a number of seconds >= 0", ctx, param)
     return value
 
 
@@ -53,7 +44,7 @@ def _memory_limit(ctx: click.Context, param: click.Parameter, value: str | None)
 
 
 def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option("--lock-timeout", type=float, default=None, metavar="SECONDS", callback=_lock_timeout,
+    func = click.option("--lock-timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS", callback=_finite,
                         help="How long to wait for another process's lock, saying so once on "
                              "stderr (default 30, or ANALYZER_LOCK_TIMEOUT).")(func)
     return click.option("--db", "db", default=None, metavar="PATH",

@@ -29,11 +29,12 @@ def _error_lines(result) -> list[str]:
 
 def test_bad_lock_timeout_env_is_a_usage_error_not_a_traceback(runner, tmp_path, db, monkeypatch):
     root = _one_trial_root(tmp_path)
+    assert invoke(runner, "ingest", str(root), "--db", db, "-q").exit_code == 0  # a store to open
     monkeypatch.setenv("ANALYZER_LOCK_TIMEOUT", "abc")
     for args in (["ingest", str(root)], ["classify"], ["query", "select 1"]):
         result = runner.invoke(__import__("analyzer.cli").cli.main, [*args, "--db", db])
         assert result.exit_code == 2, (args, result.output)
-        assert any("ANALYZER_LOCK_TIMEOUT='abc' is not a number" in ln for ln in _error_lines(result))
+        assert any("ANALYZER_LOCK_TIMEOUT='abc': not a number" in ln for ln in _error_lines(result))
     monkeypatch.delenv("ANALYZER_LOCK_TIMEOUT")
     result = invoke(runner, "ingest", str(root), "--db", db, "--lock-timeout", "nan")
     assert result.exit_code == 2 and _error_lines(result)
