@@ -70,19 +70,25 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(int(exc.exit_code))
         except KeyboardInterrupt:
-            click.echo("\nError: interrupted; every batch already written is kept, a re-run "
-                       "completes the rest", err=True)
-            sys.exit(int(ExitCode.INTERRUPTED))
+            _interrupted()
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:  # never a traceback: one line, and how to get the details
             import os
+            if isinstance(exc, RuntimeError) and str(exc) == "Query interrupted":
+                _interrupted()  # Ctrl-C while DuckDB runs a statement (it rolls back)
             if os.environ.get("ANALYZER_DEBUG"):
                 raise
             click.echo(f"Error: unexpected {type(exc).__name__}: {str(exc)[:500]} "
                        f"(set ANALYZER_DEBUG=1 for the traceback, and please report it)", err=True)
             sys.exit(int(ExitCode.ERROR))
     return wrapper
+
+
+def _interrupted() -> None:
+    click.echo("\nError: interrupted; every batch already written is kept, a re-run "
+               "completes the rest", err=True)
+    sys.exit(int(ExitCode.INTERRUPTED))
 
 
 def warn(message: str) -> None:

@@ -144,7 +144,7 @@ def test_a_write_that_fails_half_way_leaves_the_old_file_intact(runner, small_st
     cmd = [sys.executable, "-m", "analyzer.cli", *OUT_KINDS[kind](str(out), small_store)]
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, preexec_fn=_limited(4096), timeout=120)
     assert result.returncode == 1, result.stderr
-    assert result.stderr.startswith(f"Error: ") and "Traceback" not in result.stderr
+    assert result.stderr.startswith("Error: ") and "Traceback" not in result.stderr
     assert "unchanged" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert digest(out) == before

@@ -131,3 +131,25 @@ def test_ctrl_c_exits_130_with_one_error_line_and_the_store_intact(corpus, tmp_p
     assert [ln for ln in err.splitlines() if ln.startswith("Error:")] == [
         "Error: interrupted; every batch already written is kept, a re-run completes the rest"]
     assert _check_complete(db) == 50
+
+
+def test_ctrl_c_inside_a_duckdb_statement_is_also_exit_130(runner, tmp_path, db, monkeypatch):
+    """DuckDB turns SIGINT during a statement into RuntimeError('Query interrupted')."""
+    from analyzer.store import Store
+
+    from .conftest import invoke
+
+    for i in range(3):
+        make_generic_trial(tmp_path / "s", f"t{i}", "137", stderr="Killed\n")
+    real_insert = Store.insert
+
+    def interrupted(self, table, frame):
+        if table == "log_lines":
+            raise RuntimeError("Query interrupted")
+        return real_insert(self, table, frame)
+
+    monkeypatch.setattr(Store, "insert", interrupted)
+    result = invoke(runner, "ingest", str(tmp_path / "s"), "--db", db)
+    monkeypatch.undo()
+    assert result.exit_code == 130 and "Error: interrupted" in result.stderr
+    assert _check_complete(db) == 0  # the batch was rolled back whole

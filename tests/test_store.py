@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 import analyzer.store as store_module
-from analyzer.store import STORAGE_VERSION, open_store
+from analyzer.store import STORAGE_VERSION
 
 from .conftest import REPO, ingest_and_classify, invoke, query_rows
 

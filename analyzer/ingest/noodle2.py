@@ -15,7 +15,7 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _dumps(value: Any) -> str | None:
+def dumps_json(value: Any) -> str | None:
     """A nested JSON value as sorted JSON text (None if it cannot be written back)."""
     try:
         return json.dumps(value, sort_keys=True)
@@ -59,12 +59,12 @@ def trial_summary_facts(doc: Any) -> dict[str, Any]:
         "peak_summary_mb": doc.get("peak_memory_mb"),
         "eco_name": metadata.get("eco_type"),
         "eco_class": metadata.get("eco_class"),
-        "eco_parameters": _dumps(metadata["eco_parameters"])
+        "eco_parameters": dumps_json(metadata["eco_parameters"])
         if isinstance(metadata.get("eco_parameters"), dict) else None,
         "container_id": doc.get("container_id") or provenance.get("container_id"),
         "command": provenance.get("command"),
         "image": image,
-        "metrics_json": _dumps(doc["metrics"]) if isinstance(doc.get("metrics"), dict) else None,
+        "metrics_json": dumps_json(doc["metrics"]) if isinstance(doc.get("metrics"), dict) else None,
         "source_failure_type": failure.get("failure_type"),
         "source_failure_severity": failure.get("severity"),
         "source_failure_reason": failure.get("reason"),
@@ -123,6 +123,6 @@ def event_rows(study: str, text: str) -> tuple[list[dict[str, Any]], int]:
             "stage_index": data.get("stage_index"),
             "case_name": data.get("case_name"),
             "trial_index": data.get("trial_index"),
-            "event_data": _dumps(data),
+            "event_data": dumps_json(data),
         })
     return rows, bad

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any, Callable
 
 from . import ParseError
@@ -61,7 +62,7 @@ def read_trial_summary(path: str, text: str) -> Facts:
 
 
 def read_trial_config(path: str, text: str) -> Facts:
-    config = load_mapping_for(path, text)
+    config = load_mapping(Path(path), text)
     values = {
         "study": config.get("study"), "case_name": config.get("case"),
         "stage_index": config.get("stage"), "trial_index": config.get("trial"),
@@ -76,11 +77,6 @@ def read_trial_config(path: str, text: str) -> Facts:
     except ParseError as exc:
         facts.notes.append((exc.problem, exc.hint))
     return facts
-
-
-def load_mapping_for(path: str, text: str) -> dict[str, Any]:
-    from pathlib import Path
-    return load_mapping(Path(path), text)
 
 
 def read_exit_code(path: str, text: str) -> Facts:

@@ -19,9 +19,10 @@ from . import ParseError
 from .config import load_mapping, study_config_facts
 from .discover import StudyFile, files_fingerprint
 from .ids import TrialIds
-from .noodle2 import event_rows, load_json, study_summary_facts, study_summary_trials, telemetry_facts, trial_summary_facts
+from .noodle2 import (dumps_json, event_rows, load_json, study_summary_facts, study_summary_trials,
+                      telemetry_facts, trial_summary_facts)
 from .record import BadValue, TrialRecord, coerce, frame
-from .safe_io import display, read_text
+from .safe_io import display, open_regular, read_text
 
 ERROR_COLUMNS = {"ingested_at": pl.Datetime("us"), "root": pl.String, "study": pl.String,
                  "trial_id": pl.String, "path": pl.String, "error": pl.String, "hint": pl.String}
@@ -96,10 +97,9 @@ def parse_study(name: str, files: list[StudyFile]) -> StudyParse:
             elif sf.kind in ("stage_telemetry", "stage_summary"):
                 doc = load_json(text)
                 if isinstance(doc, dict):
-                    from .noodle2 import _dumps
                     sp.events.append({"study": name, "event_type": sf.kind, "event_at": None,
                                       "stage_index": doc.get("stage_index"), "case_name": None,
-                                      "trial_index": None, "event_data": _dumps(doc)})
+                                      "trial_index": None, "event_data": dumps_json(doc)})
         except ParseError as exc:
             sp.errors.append((sf.path, exc.problem, exc.hint if exc.hint != "the trial was ingested without it" else hint))
         except OSError as exc:
@@ -134,7 +134,6 @@ def study_configs(files: list[StudyFile], explicit: str | None,
 
 def _peek(path: str) -> str:
     try:
-        from .safe_io import open_regular
         with open_regular(path) as fh:
             return fh.read(4096).decode("utf-8", "replace")
     except (OSError, ParseError):
