@@ -19,24 +19,36 @@ FROM log_lines
 WHERE contains(text, '_TIMEOUT]') OR starts_with(text, 'timeout: ')
 GROUP BY trial_id;
 
--- One row per trial. timeout_seconds comes from, in order: the `[HARD_TIMEOUT]` line (the limit
--- the runner enforced), the trial's own config (`timeout_seconds` in trial.json), the study YAML
--- (`stages.defaults.timeout_seconds`), Noodle 2's default of 3600 s for Noodle 2 trials.
+-- One row per trial. timeout_seconds comes from, in order: the trial's `[HARD_TIMEOUT]` line (the
+-- limit the runner enforced), the trial's own config (`timeout_seconds` in trial.json), the study
+-- YAML (`stages.defaults.timeout_seconds`), the `[HARD_TIMEOUT]` limit another trial of the same
+-- study and stage (else study) hit, Noodle 2's default of 3600 s for Noodle 2 trials.
 -- A trial timed out when Noodle 2 says so, it exited 124 (GNU timeout), a hard-timeout or GNU
 -- timeout line is in its log, or classify found a timeout. Timed-out runtimes are censored: the
 -- trial needed more than the limit, so needed_seconds is at least the limit.
 CREATE OR REPLACE VIEW time AS
-WITH base AS (
+WITH seen AS (
+    SELECT t.study, t.stage_index, mk.hard_limit_seconds
+    FROM trial_timeout_marks mk JOIN trial_facts t USING (trial_id)
+    WHERE mk.hard_limit_seconds IS NOT NULL
+), seen_stage AS (
+    SELECT study, stage_index, max(hard_limit_seconds) AS limit_seconds FROM seen GROUP BY ALL
+), seen_study AS (
+    SELECT study, max(hard_limit_seconds) AS limit_seconds FROM seen GROUP BY ALL
+), base AS (
     SELECT t.trial_id, t.study, t.case_name,
            CASE WHEN t.layout = 'noodle2' THEN regexp_replace(coalesce(t.case_name, t.study), '_\d+_\d+$', '')
                 ELSE coalesce(t.case_name, t.study) END AS design,
            t.stage_index, t.eco_name, coalesce(v.eco_class, t.eco_class) AS eco_class,
            t.runtime_seconds, t.exit_code,
            coalesce(mk.hard_limit_seconds, t.timeout_seconds, s.config_timeout_seconds,
+                    seen_stage.limit_seconds, seen_study.limit_seconds,
                     CASE WHEN t.layout = 'noodle2' THEN 3600.0 END) AS timeout_seconds,
            CASE WHEN mk.hard_limit_seconds IS NOT NULL THEN 'hard_timeout_line'
                 WHEN t.timeout_seconds IS NOT NULL THEN 'trial_config'
                 WHEN s.config_timeout_seconds IS NOT NULL THEN 'study_config'
+                WHEN seen_stage.limit_seconds IS NOT NULL THEN 'stage_hard_timeout_line'
+                WHEN seen_study.limit_seconds IS NOT NULL THEN 'study_hard_timeout_line'
                 WHEN t.layout = 'noodle2' THEN 'noodle2_default' END AS timeout_source,
            mk.soft_limit_seconds AS soft_timeout_seconds,
            coalesce(mk.soft_line, false) AS soft_timed_out,
@@ -52,6 +64,8 @@ WITH base AS (
     LEFT JOIN verdict_rows v USING (trial_id)
     LEFT JOIN trial_timeout_marks mk USING (trial_id)
     LEFT JOIN failure_rows f USING (trial_id)
+    LEFT JOIN seen_stage ON seen_stage.study = t.study AND seen_stage.stage_index = t.stage_index
+    LEFT JOIN seen_study ON seen_study.study = t.study
 ), per_trial AS (
     SELECT * REPLACE (nullif(array_to_string(timeout_evidence, ','), '') AS timeout_evidence),
            len(timeout_evidence) > 0 AS timed_out,
