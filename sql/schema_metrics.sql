@@ -112,7 +112,7 @@ SELECT study, eco_class, metric, any_value(unit) AS unit, direction,
        min(improvement) AS worst_improvement,
        arg_min(trial_id, improvement) AS worst_trial_id
 FROM metric_vs_baseline
-WHERE improvement IS NOT NULL AND coalesce(eco_name, '') <> 'noop'
+WHERE improvement IS NOT NULL AND eco_name IS NOT NULL AND eco_name <> 'noop'
 GROUP BY study, eco_class, metric, direction;
 
 -- Night over night: per design, stage and ECO, the best value of each metric in a study next to

@@ -115,3 +115,18 @@ def test_sample_logs_show_one_regression_and_metrics_on_every_successful_noodle2
     rows = json.loads(out.stdout)
     assert [(r["study"], r["stage_index"], r["eco_name"], r["metric"], r["previous_study"], r["worse_by"])
             for r in rows] == [("sky130_ibex_nightly_20261128", 1, "cell_swap", "wns_ps", "sky130_ibex_nightly", 180.0)]
+
+
+def test_report_shows_time_headroom_regressions_and_a_chart_per_key_metric(runner, sample_root, db, tmp_path):
+    out = tmp_path / "report.html"
+    assert invoke(runner, "run", str(sample_root), "--db", db, "--out", str(out), "-q").exit_code == 0
+    html = out.read_text()
+    time_part = html[html.index('<section id="time">'):html.index('<section id="metrics">')]
+    metrics_part = html[html.index('<section id="metrics">'):html.index('<section id="contained">')]
+    assert "orfs_nightly_generic/route_gnu_timeout" in time_part and "past 1800.0 s" in time_part
+    assert "raise: timed out (censored)" in time_part
+    regressions = metrics_part[metrics_part.index("got worse since"):metrics_part.index("By ECO class")]
+    assert regressions.count("<tr><td>") == 1 and "sky130_ibex_nightly_20261128/sky130_ibex_1_3/stage_1/trial_3" in regressions
+    titles = [t for t in ("wns_ps", "tns_ps", "hot_ratio") if f"<title>{t}: median change" in metrics_part]
+    assert titles == ["wns_ps", "tns_ps", "hot_ratio"]
+    assert "(unknown)" not in metrics_part  # the base-case verification trial is no ECO
