@@ -131,7 +131,7 @@ def make_study(report_dir: Path, telemetry_dir: Path, study: str, base_case: str
                crashed: set[tuple[int, int]], rng: random.Random, with_inspect: set[tuple[int, int]],
                timeout_seconds: float = 3600.0, same_as: dict[tuple[int, int], dict] | None = None,
                changes: dict[tuple[int, int], dict] | None = None,
-               verification_metrics: dict | None = None) -> dict[tuple[int, int], dict]:
+               verification_metrics: dict | None = None, metrics_json: bool = False) -> dict[tuple[int, int], dict]:
     """Write one study; return its trial summaries by (stage, trial).
 
     `same_as`: a previous night's summaries whose runtime, peak and metrics this night repeats
@@ -242,6 +242,13 @@ def make_study(report_dir: Path, telemetry_dir: Path, study: str, base_case: str
             _write(tdir / "logs" / "stdout.txt", _stdout(rng, design, eco, rc == 0, out_tail))
             _write(tdir / "logs" / "stderr.txt", err)
             _write(tdir / "trial_script.tcl", f"read_db /snapshot/{design}.odb\nsource /work/eco_{eco}.tcl\n")
+            if metrics_json and rc == 0:
+                # what the ECO-injected Tcl writes at the trial root (noodle2-layout.md section 6)
+                m = summary["metrics"]
+                _write(tdir / "metrics.json", json.dumps({
+                    "design": design, "pdk": "nangate45", "execution_type": "real_sta_with_eco",
+                    "wns_ps": m["wns_ps"], "tns_ps": m["tns_ps"], "hot_ratio": m["hot_ratio"],
+                    "clock_period_ns": 10.0, "status": "timing_violation" if m["wns_ps"] < 0 else "timing_met"}, indent=2))
             _write(tdir / "artifact_index.json", json.dumps({
                 "study_name": study, "case_name": case, "stage_index": stage, "trial_index": t,
                 "trial_root": str(tdir.relative_to(HERE)), "entries": [], "metadata": {}}, indent=2))
@@ -410,6 +417,16 @@ def make_generic(root: Path) -> None:
               "id": "a1b2c3d4e5f6", "memory_stats": {"usage": 2516582400, "max_usage": 2831155200, "failcnt": 0,
                                                       "limit": 8589934592, "stats": {"total_inactive_file": 104857600, "cache": 209715200}}}) + "\n",
           trial_DOT_json=cfg(case="gcd", stage=0, trial=2, eco_name="vt_swap", memory_limit="8g"))
+    # ORFS `metadata.json` (genMetrics.py keys: stage__category__name) beside two finished gcd runs
+    for name, power, area, drc, ws in (("cgroupv2_success", 0.00133, 512.3, 0, 0.0412),
+                                       ("engine_api_v1", 0.00141, 530.8, 2, -0.0127)):
+        _write(root / name / "metadata.json", json.dumps({
+            "run__flow__design": "gcd", "run__flow__platform": "nangate45", "run__flow__variant": "base",
+            "finish__timing__setup__ws": ws, "finish__timing__setup__tns": min(ws, 0) * 7,
+            "finish__power__total": power, "finish__design__instance__area": area,
+            "finish__design__instance__count": 424, "detailedroute__route__drc_errors": drc,
+            "detailedroute__route__wirelength": 4211, "finish__design__instance__utilization": 0.36,
+            "flow__warnings__count": 11}, indent=2))
     # a GNU `timeout --verbose 1800 openroad ...` wrapper: exit 124 and its own stderr line
     trial("route_gnu_timeout", "124\n",
           stdout_DOT_txt=OPENROAD_BANNER + "[INFO DRT-0194] Start detail routing.\n[INFO DRT-0195] Start 0th optimization iteration.\n    Completing 20% with 30112 violations.\n",
@@ -471,7 +488,7 @@ stages:
                "sky130_ibex_nightly", "sky130_ibex", "ibex_core", night2,
                plan={(0, 4): "oom_137_peak", (1, 2): "grt_congestion", (2, 3): "oom_137_peak",
                      (2, 7): "hard_timeout"},
-               trials_per_stage=8, crashed=set(), rng=rng, with_inspect=set())
+               trials_per_stage=8, crashed=set(), rng=rng, with_inspect=set(), metrics_json=True)
     make_generic(HERE / "generic" / "orfs_nightly_generic")
     # a truncated trial summary inside the layout-A study
     broken = next((a / "trials" / "nangate45_extreme_demo").glob("*_0_12/stage_0/trial_12/trial_summary.json"))
@@ -497,7 +514,7 @@ def make_next_night(rng: random.Random, previous: dict[tuple[int, int], dict]) -
                changes={(1, 3): {"metrics": {"wns_ps": previous[(1, 3)]["metrics"]["wns_ps"] - 180}},
                         (0, 6): {"runtime_seconds": 2210.4, "stderr_prefix":
                                  "\n[SOFT_TIMEOUT] Trial exceeded soft timeout of 1800s but completed before hard timeout\n"}},
-               verification_metrics={"wns_ps": -412, "tns_ps": -18230, "hot_ratio": 0.2113})
+               verification_metrics={"wns_ps": -412, "tns_ps": -18230, "hot_ratio": 0.2113}, metrics_json=True)
     _write(c / f"{NEXT_NIGHT}.yaml", f"""# Noodle 2 study config (flat form, `noodle2 run`)
 study:
   name: {NEXT_NIGHT}

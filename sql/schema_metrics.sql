@@ -4,25 +4,39 @@
 -- trial_facts.metrics_json (Noodle 2 `trial_summary.json` -> `metrics`, any nesting flattened
 -- to dotted names). Idempotent: runs on every write open, after schema.sql.
 
+-- Metric files beside a trial (trial-root metrics.json, ORFS metadata*.json), read by
+-- analyzer/ingest/metrics.py as {"<file>": {metric: value}}.
+ALTER TABLE trial_facts ADD COLUMN IF NOT EXISTS file_metrics_json VARCHAR;
+
 -- One row per (trial, metric). `design` is the Noodle 2 base case (`<base>_<stage>_<trial>`
 -- without its indices), else the case name, else the study. `direction`: which way is better
 -- ('higher' for slack, 'lower' for power, area, DRC/violation counts, congestion), NULL when a
 -- number has no better side (clock period, bin totals).
 CREATE OR REPLACE VIEW trial_metrics AS
-WITH src AS (
+WITH facts AS (
     SELECT t.trial_id, t.study, t.case_name,
            CASE WHEN t.layout = 'noodle2' THEN regexp_replace(coalesce(t.case_name, t.study), '_\d+_\d+$', '')
                 ELSE coalesce(t.case_name, t.study) END AS design,
            t.stage_index, t.trial_index, t.eco_name, coalesce(v.eco_class, t.eco_class) AS eco_class,
-           t.metrics_json
+           t.metrics_json, t.file_metrics_json
     FROM trial_facts t LEFT JOIN verdict_rows v USING (trial_id)
-    WHERE t.metrics_json IS NOT NULL AND t.metrics_json NOT IN ('{}', 'null')
+    WHERE (t.metrics_json IS NOT NULL AND t.metrics_json NOT IN ('{}', 'null')) OR t.file_metrics_json IS NOT NULL
+), docs AS (
+    SELECT f.* EXCLUDE (metrics_json, file_metrics_json), 'trial_summary' AS source, 0 AS source_rank,
+           f.metrics_json AS doc
+    FROM facts f WHERE f.metrics_json IS NOT NULL AND f.metrics_json NOT IN ('{}', 'null')
+    UNION ALL
+    SELECT f.* EXCLUDE (metrics_json, file_metrics_json), e.key AS source, 1 AS source_rank, e.value AS doc
+    FROM facts f, json_each(f.file_metrics_json) e
+    WHERE f.file_metrics_json IS NOT NULL
 ), leaves AS (
-    SELECT s.* EXCLUDE (metrics_json),
+    SELECT d.* EXCLUDE (doc),
            replace(substr(e.fullkey, 3), '"', '') AS metric,
            TRY_CAST(e.atom AS DOUBLE) AS value
-    FROM src s, json_tree(s.metrics_json) e
+    FROM docs d, json_tree(d.doc) e
     WHERE e.type IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT') AND e.fullkey <> '$'
+    -- a metric both trial_summary.json and a file report is taken from trial_summary.json
+    QUALIFY row_number() OVER (PARTITION BY d.trial_id, metric ORDER BY d.source_rank, d.source) = 1
 ), named AS (
     SELECT *, lower(metric) AS m FROM leaves
 )
@@ -49,7 +63,8 @@ SELECT trial_id, study, case_name, design, stage_index, trial_index, eco_name, e
         WHEN m LIKE '%power%' OR m LIKE '%area%' OR m LIKE '%drc%' OR m LIKE '%violat%' OR m LIKE '%errors%'
              OR m LIKE '%overflow%' OR m LIKE '%hot%' OR m LIKE '%congestion%' OR m LIKE '%wirelength%'
              OR m LIKE '%failing%' OR m LIKE '%runtime%' OR m LIKE '%leakage%' THEN 'lower'
-    END AS direction
+    END AS direction,
+    source
 FROM named;
 
 -- Each trial's metric against its stage's baseline: the `noop` trial of the same study, design

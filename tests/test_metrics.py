@@ -130,3 +130,28 @@ def test_report_shows_time_headroom_regressions_and_a_chart_per_key_metric(runne
     titles = [t for t in ("wns_ps", "tns_ps", "hot_ratio") if f"<title>{t}: median change" in metrics_part]
     assert titles == ["wns_ps", "tns_ps", "hot_ratio"]
     assert "(unknown)" not in metrics_part  # the base-case verification trial is no ECO
+
+
+def test_metric_files_beside_the_trial_add_metrics_and_bad_ones_are_recorded(runner, tmp_path, db):
+    root = tmp_path / "runs"
+    tdir = noodle2_trial(root, "s1", "gcd", 0, 1, "cell_resize", metrics={"wns_ps": -120, "hot_ratio": 0.2})
+    # Noodle 2's Tcl repeats WNS in metrics.json (with another value here: trial_summary.json wins)
+    (tdir / "metrics.json").write_text(json.dumps({"design": "gcd", "wns_ps": -999, "clock_period_ns": 1.1,
+                                                   "status": "timing_violation"}))
+    (tdir / "metadata.json").write_text(json.dumps({"finish__power__total": 0.0021, "detailedroute__route__drc_errors": 4,
+                                                    "run__flow__design": "gcd", "flow__ok": True}))
+    other = noodle2_trial(root, "s1", "gcd", 0, 2, "cell_swap", metrics={"wns_ps": -80})
+    (other / "metadata-base.json").write_text('{"finish__power__total": 0.00')
+    result = invoke(runner, "ingest", str(root), "--db", db)
+    assert result.exit_code == 0, result.output
+    assert f"warning: {other / 'metadata-base.json'}: not valid JSON" in result.stderr
+    rows = {(r["trial_index"], r["metric"]): (r["value"], r["source"]) for r in
+            query_rows(runner, db, "select trial_index, metric, value, source from trial_metrics")}
+    assert rows == {
+        (1, "wns_ps"): (-120.0, "trial_summary"), (1, "hot_ratio"): (0.2, "trial_summary"),
+        (1, "clock_period_ns"): (1.1, "metrics.json"), (1, "finish__power__total"): (0.0021, "metadata.json"),
+        (1, "detailedroute__route__drc_errors"): (4.0, "metadata.json"), (2, "wns_ps"): (-80.0, "trial_summary")}
+    errors = query_rows(runner, db, "select trial_id, error, hint from ingest_errors")
+    assert errors == [{"trial_id": "s1/gcd_0_2/stage_0/trial_2", "error": errors[0]["error"],
+                       "hint": "no metrics were taken from it"}]
+    assert errors[0]["error"].startswith("not valid JSON (line 1")

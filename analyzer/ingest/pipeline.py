@@ -24,6 +24,7 @@ from .docker_inspect import parse_docker_inspect, salvage_docker_inspect
 from .docker_stats import PartialStats, parse_docker_stats
 from .gnu_time import parse_gnu_time
 from .logs import LogFile, file_size, scan_logs
+from .metrics import read_metric_files
 from .noodle2 import (event_rows, load_json, study_summary_facts, study_summary_trials,
                       telemetry_facts, trial_summary_facts)
 
@@ -50,6 +51,7 @@ TRIAL_COLUMNS: dict[str, pl.DataType] = {
     "source_failure_type": pl.String, "source_failure_severity": pl.String,
     "source_failure_reason": pl.String, "metrics_json": pl.String, "fingerprint": pl.String,
     "ingested_at": pl.Datetime("us"),
+    "file_metrics_json": pl.String,  # analyzer/ingest/metrics.py; column added by sql/schema_metrics.sql
 }
 SAMPLE_COLUMNS = {"trial_id": pl.String, "sample_index": pl.Int32, "sampled_at": pl.Datetime("us"),
                   "usage_bytes": pl.Float64, "limit_bytes": pl.Float64, "source": pl.String,
@@ -167,6 +169,7 @@ class _TrialParse:
         self._stats()
         self._cgroup()
         self._time()
+        rec["file_metrics_json"] = read_metric_files(art.trial_dir, files.get("metrics"), self.errors)
         if rec["eco_class"]:
             rec["eco_class_source"] = "trial"
         elif rec["eco_name"]:
