@@ -67,7 +67,7 @@ SELECT trial_id, study, case_name, design, stage_index, trial_index, eco_name, e
     source
 FROM named;
 
--- Each trial's metric against its stage's baseline: the `noop` trial of the same study, design
+-- Each ECO trial's metric against its stage's baseline: the `noop` trial of the same study, design
 -- and stage (it re-times the stage's input design), else the `noop` of the nearest earlier stage.
 -- improvement > 0 means better than the baseline, in the metric's unit.
 CREATE OR REPLACE VIEW metric_vs_baseline AS
@@ -79,7 +79,8 @@ WITH base AS (
     WHERE eco_name = 'noop' AND stage_index IS NOT NULL
     GROUP BY ALL
 ), m AS (
-    SELECT * FROM trial_metrics WHERE stage_index IS NOT NULL
+    -- ECO trials only: the base-case verification trial names no ECO
+    SELECT * FROM trial_metrics WHERE stage_index IS NOT NULL AND eco_name IS NOT NULL
 ), joined AS (
     SELECT m.*, b.baseline_value, b.baseline_trial_id, b.stage_index AS baseline_stage_index
     FROM m ASOF LEFT JOIN base b
@@ -102,18 +103,23 @@ FROM joined;
 -- Best and worst value of each metric per study, design and stage, with the trial (and ECO)
 -- that achieved it. Only metrics with a known direction.
 CREATE OR REPLACE VIEW metric_best_worst AS
-SELECT study, design, stage_index, metric, any_value(unit) AS unit, direction,
-       count(*) AS trials,
-       CASE direction WHEN 'higher' THEN max(value) ELSE min(value) END AS best_value,
-       CASE direction WHEN 'higher' THEN arg_max(trial_id, value) ELSE arg_min(trial_id, value) END AS best_trial_id,
-       CASE direction WHEN 'higher' THEN arg_max(eco_name, value) ELSE arg_min(eco_name, value) END AS best_eco_name,
-       CASE direction WHEN 'higher' THEN min(value) ELSE max(value) END AS worst_value,
-       CASE direction WHEN 'higher' THEN arg_min(trial_id, value) ELSE arg_max(trial_id, value) END AS worst_trial_id,
-       CASE direction WHEN 'higher' THEN arg_min(eco_name, value) ELSE arg_max(eco_name, value) END AS worst_eco_name,
-       any_value(baseline_value) FILTER (WHERE baseline_kind = 'stage_noop') AS baseline_value
-FROM metric_vs_baseline
-WHERE direction IS NOT NULL
-GROUP BY study, design, stage_index, metric, direction;
+WITH g AS (
+    SELECT study, design, stage_index, metric, any_value(unit) AS unit, direction, count(*) AS trials,
+           -- one struct per extreme, so the value, trial and ECO come from the same row
+           CASE direction WHEN 'higher' THEN max_by({'v': value, 't': trial_id, 'e': eco_name}, value)
+                ELSE min_by({'v': value, 't': trial_id, 'e': eco_name}, value) END AS best,
+           CASE direction WHEN 'higher' THEN min_by({'v': value, 't': trial_id, 'e': eco_name}, value)
+                ELSE max_by({'v': value, 't': trial_id, 'e': eco_name}, value) END AS worst,
+           any_value(baseline_value) FILTER (WHERE baseline_kind = 'stage_noop') AS baseline_value
+    FROM metric_vs_baseline
+    WHERE direction IS NOT NULL
+    GROUP BY study, design, stage_index, metric, direction
+)
+SELECT study, design, stage_index, metric, unit, direction, trials,
+       best.v AS best_value, best.t AS best_trial_id, best.e AS best_eco_name,
+       worst.v AS worst_value, worst.t AS worst_trial_id, worst.e AS worst_eco_name,
+       baseline_value
+FROM g;
 
 -- Per study and ECO class (noop trials left out): how each metric moved against the baseline.
 CREATE OR REPLACE VIEW metric_by_eco_class AS
