@@ -155,3 +155,12 @@ def test_metric_files_beside_the_trial_add_metrics_and_bad_ones_are_recorded(run
     assert errors == [{"trial_id": "s1/gcd_0_2/stage_0/trial_2", "error": errors[0]["error"],
                        "hint": "no metrics were taken from it"}]
     assert errors[0]["error"].startswith("not valid JSON (line 1")
+
+
+def test_export_includes_the_time_and_metric_views(runner, sample_root, db, tmp_path):
+    ingest_and_classify(runner, sample_root, db)
+    assert invoke(runner, "export", "--db", db, "--format", "csv", "--out", str(tmp_path / "csv"), "-q").exit_code == 0
+    for view in ("time", "trial_metrics", "metric_vs_baseline", "metric_history"):
+        n = query_rows(runner, db, f"select count(*) n from {view}")[0]["n"]
+        lines = (tmp_path / "csv" / f"{view}.csv").read_text().splitlines()
+        assert n > 0 and len(lines) == n + 1, view
