@@ -268,11 +268,19 @@ def run_report(db: str | None, lock_timeout: float | None, studies: list[str], s
 @rules_option
 @click.option("--fail-on", type=click.Choice(["catastrophic", "oom", "any"]), default=None,
               help=f"Exit {int(ExitCode.FAIL_ON)} when newly ingested trials failed this way.")
+@click.option("--notify", "notify_url", default=None, metavar="URL",
+              help="POST a JSON summary of what is new to this Slack/Mattermost incoming webhook "
+                   "(a failed post only warns).")
+@click.option("--notify-command", default=None, metavar="CMD",
+              help="Pipe the same JSON summary to CMD's stdin (run by the shell; a failure only warns).")
+@click.option("--summary-json", default=None, metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write the same JSON summary to FILE.")
 @quiet_option
 @handle_errors
 def run(roots: tuple[str, ...], db: str | None, lock_timeout: float | None, study: str | None,
         config: str | None, default_memory_limit: str | None, out: str, rules_file: str | None,
-        fail_on: str | None, quiet: bool) -> None:
+        fail_on: str | None, notify_url: str | None, notify_command: str | None,
+        summary_json: str | None, quiet: bool) -> None:
     """Ingest ROOTS, classify, and write the report: the nightly job in one command.
 
     Example (a cron line that fails only on new out-of-memory trials):
@@ -287,11 +295,34 @@ def run(roots: tuple[str, ...], db: str | None, lock_timeout: float | None, stud
     ingested = run_ingest(list(roots), db, lock_timeout, study, config, default_memory_limit, quiet)
     run_classify(db, lock_timeout, rules_file, quiet)
     run_report(db, lock_timeout, [], None, out, quiet)
+    if notify_url or notify_command or summary_json:
+        run_notify(db, lock_timeout, ingested.new_trial_ids, out, notify_url, notify_command, summary_json, quiet)
     if fail_on:
         with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
             matches = fail_on_matches(store, fail_on, ingested.new_trial_ids)
         if matches.height:
             raise FailOnMatched(summary_line(fail_on, matches, len(ingested.new_trial_ids)))
+
+
+def run_notify(db: str | None, lock_timeout: float | None, new_trial_ids: list[str], report_out: str,
+               url: str | None, command: str | None, summary_json: str | None, quiet: bool) -> None:
+    """Build the run summary and deliver it; every delivery problem is a warning, never an exit code."""
+    from .notify import build_summary, post_webhook, run_command, write_summary
+
+    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
+        payload = build_summary(store, new_trial_ids, report_out)
+    for name, deliver in (("summary-json", summary_json and (lambda: write_summary(summary_json, payload))),
+                          ("notify", url and (lambda: post_webhook(url, payload))),
+                          ("notify-command", command and (lambda: run_command(command, payload)))):
+        if not deliver:
+            continue
+        problem = deliver()
+        if problem:
+            warn(f"{problem}; the run goes on")
+        elif not quiet:
+            click.echo(f"{name}: summary delivered ({payload['analyzer']['new_trials']} new trials, "
+                       f"{payload['analyzer']['new_failures']} failed, "
+                       f"{len(payload['analyzer']['metric_regressions'])} metric regression(s))", err=True)
 
 
 @main.command()

@@ -23,6 +23,9 @@ from .store import Store, quote_identifier
 
 VIEWS = ("studies", "trials", "memory_samples", "ingest_errors", "failures", "failure_evidence",
          "memory", "contained_eco_classes", "trial_log_lines")
+# sql/schema_time.sql and sql/schema_metrics.sql
+VIEWS += ("time", "timeout_suggestions", "trial_metrics", "metric_vs_baseline", "metric_best_worst",
+          "metric_by_eco_class", "metric_history")
 FORMATS = ("parquet", "csv", "sqlite")
 FORMULA_START = r"^[=+\-@\t\r]"
 

@@ -15,6 +15,7 @@ from . import __version__
 from .charts import scatter_chart, stacked_bar_chart
 from .resources import resource_dir
 from .store import Store
+from .time_metrics_report import time_metrics_context
 
 MAX_FAILED_ROWS = 1000
 MAX_MEMORY_POINTS = 2000
@@ -69,6 +70,7 @@ class ReportContext:
     ingest_errors: list[dict[str, Any]]
     limits: dict[str, int] = field(default_factory=lambda: {
         "failed": MAX_FAILED_ROWS, "points": MAX_MEMORY_POINTS, "rows": MAX_TABLE_ROWS})
+    time_metrics: dict[str, Any] = field(default_factory=dict)  # time_metrics_report.py
 
 
 def _excerpt(text: str | None, evidence: list[str] | None) -> list[ExcerptLine]:
@@ -148,6 +150,7 @@ def build_context(store: Store, studies: list[str] | None = None, since: datetim
         history = store.frame_file("report_history")
         new_sigs = store.frame_file("report_new_signatures", {"limit": MAX_TABLE_ROWS})
         errors = store.frame_file("report_ingest_errors", {"limit": MAX_TABLE_ROWS})
+        time_metrics = time_metrics_context(store)
     history_chart, n_studies = _history_chart(history)
     scope_text = ", ".join(filter(None, [
         f"studies {', '.join(studies)}" if studies else "all studies",
@@ -178,6 +181,7 @@ def build_context(store: Store, studies: list[str] | None = None, since: datetim
         history_studies=n_studies,
         new_signatures=new_sigs.to_dicts(),
         ingest_errors=errors.to_dicts(),
+        time_metrics=time_metrics,
     )
 
 

@@ -128,7 +128,17 @@ def _write(path: Path, content: str | bytes) -> None:
 
 def make_study(report_dir: Path, telemetry_dir: Path, study: str, base_case: str, design: str,
                start: datetime, plan: dict[tuple[int, int], str], trials_per_stage: int,
-               crashed: set[tuple[int, int]], rng: random.Random, with_inspect: set[tuple[int, int]]) -> None:
+               crashed: set[tuple[int, int]], rng: random.Random, with_inspect: set[tuple[int, int]],
+               timeout_seconds: float = 3600.0, same_as: dict[tuple[int, int], dict] | None = None,
+               changes: dict[tuple[int, int], dict] | None = None,
+               verification_metrics: dict | None = None, metrics_json: bool = False) -> dict[tuple[int, int], dict]:
+    """Write one study; return its trial summaries by (stage, trial).
+
+    `same_as`: a previous night's summaries whose runtime, peak and metrics this night repeats
+    (the same study run again); `changes`: per trial, fields that differ from that night
+    (`metrics` merged, `runtime_seconds`, `stderr_prefix`)."""
+    written: dict[tuple[int, int], dict] = {}
+    changes = changes or {}
     stage_results = []
     events = [{"event_type": "study_start", "timestamp": start.isoformat(),
                "event_data": {"study_name": study, "safety_domain": "guarded", "total_stages": 3}}]
@@ -142,7 +152,7 @@ def make_study(report_dir: Path, telemetry_dir: Path, study: str, base_case: str
     _write(ver / "trial_summary.json", json.dumps({
         "study_name": study, "case_name": base_case, "stage_index": 0, "trial_index": 0, "success": True,
         "return_code": 0, "runtime_seconds": 21.4, "start_time": _ts(start, 2), "end_time": _ts(start, 23.4),
-        "timed_out": False, "metrics": {}, "container_id": "0b4c1e9d2a11",
+        "timed_out": False, "metrics": verification_metrics or {}, "container_id": "0b4c1e9d2a11",
         "metadata": {"verification": True, "pdk": "nangate45"}}, indent=2))
     total = ok_count = 0
     for stage in range(3):
@@ -155,9 +165,17 @@ def make_study(report_dir: Path, telemetry_dir: Path, study: str, base_case: str
             eco = "noop" if t == 0 else ecos[(t - 1) % len(ecos)]
             scenario = plan.get((stage, t))
             rc, out_tail, err, n2type, peak = SCENARIOS[scenario] if scenario else (0, "", "", None, None)
-            runtime = 3600.0 if scenario == "hard_timeout" else round(rng.uniform(40, 900), 1)
+            runtime = timeout_seconds if scenario == "hard_timeout" else round(rng.uniform(40, 900), 1)
             if peak is None and not scenario:
                 peak = round(rng.uniform(900, 6800), 1)
+            if scenario == "hard_timeout":
+                err = err.replace("limit of 3600 seconds", f"limit of {timeout_seconds:.0f} seconds")
+            change = changes.get((stage, t), {})
+            previous = (same_as or {}).get((stage, t))
+            if previous is not None:
+                runtime, peak = previous["runtime_seconds"], previous.get("peak_memory_mb")
+            runtime = timeout_seconds if scenario == "hard_timeout" else change.get("runtime_seconds", runtime)
+            err = change.get("stderr_prefix", "") + err
             case = f"{base_case}_{stage}_{t}"
             t_start = clock
             clock += runtime + rng.uniform(1, 5)
@@ -181,6 +199,9 @@ def make_study(report_dir: Path, telemetry_dir: Path, study: str, base_case: str
             if rc == 0:
                 wns = -rng.randint(20, 400)
                 summary["metrics"] = {"wns_ps": wns, "tns_ps": wns * rng.randint(5, 40), "hot_ratio": round(rng.uniform(0.05, 0.4), 4)}
+                if previous is not None:
+                    summary["metrics"] = dict(previous["metrics"])
+                summary["metrics"].update(change.get("metrics", {}))
                 ok_count += 1
             else:
                 reason = {"out_of_memory": "Out of memory error", "core_dump": f"Core dump detected (exit code {rc})",
@@ -206,6 +227,7 @@ def make_study(report_dir: Path, telemetry_dir: Path, study: str, base_case: str
                                       "recoverable": n2type == "filesystem_error"}
             total += 1
             trial_results.append(summary)
+            written[(stage, t)] = summary
             events.append({"event_type": "trial_complete", "timestamp": _ts(start, t_start + runtime),
                            "event_data": {"study_name": study, "case_name": case, "stage_index": stage,
                                           "trial_index": t, "success": rc == 0, "runtime_seconds": runtime,
@@ -220,6 +242,13 @@ def make_study(report_dir: Path, telemetry_dir: Path, study: str, base_case: str
             _write(tdir / "logs" / "stdout.txt", _stdout(rng, design, eco, rc == 0, out_tail))
             _write(tdir / "logs" / "stderr.txt", err)
             _write(tdir / "trial_script.tcl", f"read_db /snapshot/{design}.odb\nsource /work/eco_{eco}.tcl\n")
+            if metrics_json and rc == 0:
+                # what the ECO-injected Tcl writes at the trial root (noodle2-layout.md section 6)
+                m = summary["metrics"]
+                _write(tdir / "metrics.json", json.dumps({
+                    "design": design, "pdk": "nangate45", "execution_type": "real_sta_with_eco",
+                    "wns_ps": m["wns_ps"], "tns_ps": m["tns_ps"], "hot_ratio": m["hot_ratio"],
+                    "clock_period_ns": 10.0, "status": "timing_violation" if m["wns_ps"] < 0 else "timing_met"}, indent=2))
             _write(tdir / "artifact_index.json", json.dumps({
                 "study_name": study, "case_name": case, "stage_index": stage, "trial_index": t,
                 "trial_root": str(tdir.relative_to(HERE)), "entries": [], "metadata": {}}, indent=2))
@@ -265,6 +294,7 @@ def make_study(report_dir: Path, telemetry_dir: Path, study: str, base_case: str
         "final_survivors": stage_results[-1]["survivors"], "aborted": False, "abort_reason": None,
         "start_time": start.timestamp(), "end_time": start.timestamp() + clock, "metadata": {}}, indent=2))
     _write(telemetry_dir / "event_stream.ndjson", "".join(json.dumps(e) + "\n" for e in events))
+    return written
 
 
 # Real outputs copied from ../shared/examples/formats (sources in that folder's SOURCES.md).
@@ -387,6 +417,26 @@ def make_generic(root: Path) -> None:
               "id": "a1b2c3d4e5f6", "memory_stats": {"usage": 2516582400, "max_usage": 2831155200, "failcnt": 0,
                                                       "limit": 8589934592, "stats": {"total_inactive_file": 104857600, "cache": 209715200}}}) + "\n",
           trial_DOT_json=cfg(case="gcd", stage=0, trial=2, eco_name="vt_swap", memory_limit="8g"))
+    # ORFS `metadata.json` (genMetrics.py keys: stage__category__name) beside two finished gcd runs
+    for name, power, area, drc, ws in (("cgroupv2_success", 0.00133, 512.3, 0, 0.0412),
+                                       ("engine_api_v1", 0.00141, 530.8, 2, -0.0127)):
+        _write(root / name / "metadata.json", json.dumps({
+            "run__flow__design": "gcd", "run__flow__platform": "nangate45", "run__flow__variant": "base",
+            "finish__timing__setup__ws": ws, "finish__timing__setup__tns": min(ws, 0) * 7,
+            "finish__power__total": power, "finish__design__instance__area": area,
+            "finish__design__instance__count": 424, "detailedroute__route__drc_errors": drc,
+            "detailedroute__route__wirelength": 4211, "finish__design__instance__utilization": 0.36,
+            "flow__warnings__count": 11}, indent=2))
+    # a GNU `timeout --verbose 1800 openroad ...` wrapper: exit 124 and its own stderr line
+    trial("route_gnu_timeout", "124\n",
+          stdout_DOT_txt=OPENROAD_BANNER + "[INFO DRT-0194] Start detail routing.\n[INFO DRT-0195] Start 0th optimization iteration.\n    Completing 20% with 30112 violations.\n",
+          stderr_DOT_txt="timeout: sending signal TERM to command 'openroad'\n",
+          trial_DOT_json=cfg(case="ibex", stage=3, trial=1, eco_name="full_optimization", timeout_seconds=1800,
+                             started_at="2026-11-28T02:00:00Z", finished_at="2026-11-28T02:30:00Z"))
+    # finished, but at 95 % of its time limit
+    trial("route_near_timeout", "0\n", stdout_DOT_txt=OPENROAD_BANNER + "Post-ECO WNS: -18 ps\n", stderr_DOT_txt="",
+          trial_DOT_json=cfg(case="ibex", stage=3, trial=2, eco_name="clock_net_repair", timeout_seconds=1800,
+                             started_at="2026-11-28T02:31:00Z", finished_at="2026-11-28T02:59:30Z"))
     # deliberately broken artifacts
     trial("broken_truncated_inspect", "1\n", trial_DOT_json=cfg(case="aes", stage=1, trial=7),
           stdout_DOT_txt="[ERROR ORD-0233] Failed to read design\n", stderr_DOT_txt="",
@@ -434,15 +484,46 @@ stages:
 """)
     # Layout B (noodle2 run): artifacts/<study>, telemetry/<study>
     b = HERE / "noodle2" / "nightly"
-    make_study(b / "artifacts" / "sky130_ibex_nightly", b / "telemetry" / "sky130_ibex_nightly",
+    night2_trials = make_study(b / "artifacts" / "sky130_ibex_nightly", b / "telemetry" / "sky130_ibex_nightly",
                "sky130_ibex_nightly", "sky130_ibex", "ibex_core", night2,
                plan={(0, 4): "oom_137_peak", (1, 2): "grt_congestion", (2, 3): "oom_137_peak",
                      (2, 7): "hard_timeout"},
-               trials_per_stage=8, crashed=set(), rng=rng, with_inspect=set())
+               trials_per_stage=8, crashed=set(), rng=rng, with_inspect=set(), metrics_json=True)
     make_generic(HERE / "generic" / "orfs_nightly_generic")
     # a truncated trial summary inside the layout-A study
     broken = next((a / "trials" / "nangate45_extreme_demo").glob("*_0_12/stage_0/trial_12/trial_summary.json"))
     broken.write_text(broken.read_text()[:400], encoding="utf-8")
+    make_next_night(rng, night2_trials)
+
+
+NEXT_NIGHT = "sky130_ibex_nightly_20261128"
+
+
+def make_next_night(rng: random.Random, previous: dict[tuple[int, int], dict]) -> None:
+    """The sky130_ibex study run again the next night (same design, same ECO per slot, same
+    runtimes and metrics) with what a nightly alert should catch: one metric regression
+    (stage 1 `cell_swap` WNS 180 ps worse), a new segfault, a soft timeout, and a hard timeout
+    at the study's 2400 s limit."""
+    c = HERE / "noodle2" / "nightly-20261128"
+    make_study(c / "artifacts" / NEXT_NIGHT, c / "telemetry" / NEXT_NIGHT, NEXT_NIGHT, "sky130_ibex", "ibex_core",
+               datetime(2026, 11, 28, 1, 0, tzinfo=timezone.utc),
+               plan={(0, 4): "oom_137_peak", (1, 2): "grt_congestion", (2, 3): "oom_137_peak",
+                     (2, 5): "segfault", (2, 7): "hard_timeout"},
+               trials_per_stage=8, crashed=set(), rng=rng, with_inspect=set(), timeout_seconds=2400.0,
+               same_as=previous,
+               changes={(1, 3): {"metrics": {"wns_ps": previous[(1, 3)]["metrics"]["wns_ps"] - 180}},
+                        (0, 6): {"runtime_seconds": 2210.4, "stderr_prefix":
+                                 "\n[SOFT_TIMEOUT] Trial exceeded soft timeout of 1800s but completed before hard timeout\n"}},
+               verification_metrics={"wns_ps": -412, "tns_ps": -18230, "hot_ratio": 0.2113}, metrics_json=True)
+    _write(c / f"{NEXT_NIGHT}.yaml", f"""# Noodle 2 study config (flat form, `noodle2 run`)
+study:
+  name: {NEXT_NIGHT}
+  pdk: sky130hd
+  base_case: sky130_ibex
+stages:
+  defaults:
+    timeout_seconds: 2400
+""")
 
 
 if __name__ == "__main__":

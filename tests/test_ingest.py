@@ -63,7 +63,7 @@ def test_reingest_of_unchanged_root_changes_no_view_and_reads_no_log(runner, sam
     invoke(runner, "ingest", str(sample_root), "--db", db, "-q")
     before = dump_views(runner, db)
     second = invoke(runner, "ingest", str(sample_root), "--db", db)
-    assert "84 trials found, 0 read, 84 unchanged" in second.stderr
+    assert "111 trials found, 0 read, 111 unchanged" in second.stderr
     assert dump_views(runner, db) == before
 
 
@@ -165,7 +165,7 @@ def test_query_is_read_only_and_json_is_one_array(runner, sample_root, db):
     assert bad.exit_code == 1 and "read-only" in bad.stderr
     out = invoke(runner, "query", "select layout, count(*) as n from trials group by 1 order by 1", "--db", db,
                  "--format", "json")
-    assert json.loads(out.stdout) == [{"layout": "generic", "n": 11}, {"layout": "noodle2", "n": 74}]
+    assert json.loads(out.stdout) == [{"layout": "generic", "n": 13}, {"layout": "noodle2", "n": 99}]
     csv = invoke(runner, "query", "select 1 as a", "--db", db, "--format", "csv")
     assert csv.stdout == "a\n1\n"
 

@@ -15,7 +15,7 @@ import pytest
 from .conftest import invoke, make_generic_trial, query_rows
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SECTIONS = ("summary", "failures", "memory", "contained", "history", "ingest")
+SECTIONS = ("summary", "failures", "memory", "time", "metrics", "contained", "history", "ingest")
 
 
 @pytest.fixture
@@ -50,13 +50,14 @@ def test_report_renders_in_headless_chromium_without_errors_or_requests(sample_r
         page.goto(sample_report.as_uri())
         for section in SECTIONS:
             assert page.locator(f"section#{section} h2").is_visible()
-        assert page.locator("svg").count() == 4  # failures, peak vs limit, usage bands, history
+        assert page.locator("svg").count() == 7  # failures, peak vs limit, usage bands, 3 QoR metrics, history
+        assert page.locator("section#metrics svg title", has_text="wns_ps: median change").count() == 1
         assert page.locator("svg text", has_text="peak memory (MiB)").count() == 1
-        assert page.locator("section#failures tbody tr").count() == 27
+        assert page.locator("section#failures tbody tr").count() == 33
         # sorting and filtering work
         page.locator("section#failures th", has_text="exit").click()
         page.fill("input[data-filter=failed-trials]", "segfault")
-        assert page.locator("section#failures tbody tr:visible").count() == 2
+        assert page.locator("section#failures tbody tr:visible").count() == 3
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
         browser.close()
     assert problems == []
@@ -82,8 +83,8 @@ def test_report_filters_by_study_and_since(runner, sample_report, db, tmp_path):
     assert result.exit_code == 0
     assert "report: " in result.stderr and "(25 trials, 4 failed, 1 studies)" in result.stderr
     since = invoke(runner, "report", "--db", db, "--since", "2026-11-27", "--out", str(out))
-    # 25 + 9 generic + the trial whose truncated summary left no time (falls back to ingest time)
-    assert "(35 trials, 11 failed, 3 studies)" in since.stderr
+    # 25 + 25 (the next night) + 11 generic + the trial whose truncated summary left no time (ingest time)
+    assert "(62 trials, 17 failed, 4 studies)" in since.stderr
 
 
 def test_fail_on_reports_new_failures_once(runner, tmp_path, db):
@@ -112,4 +113,4 @@ def test_export_opens_in_duckdb_polars_and_sqlite(runner, sample_report, db, tmp
         with sqlite3.connect(tmp_path / "x.sqlite") as con:
             assert con.execute(f"select count(*) from {view}").fetchone()[0] == n
     with sqlite3.connect(tmp_path / "x.sqlite") as con:
-        assert con.execute("select count(*) from trials where layout = 'noodle2'").fetchone()[0] == 74
+        assert con.execute("select count(*) from trials where layout = 'noodle2'").fetchone()[0] == 99

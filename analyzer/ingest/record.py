@@ -131,6 +131,8 @@ COLUMNS: dict[str, tuple[str, pl.DataType]] = {
     "source_failure_severity": ("str", pl.String), "source_failure_reason": ("str", pl.String),
     "metrics_json": ("json", pl.String), "fingerprint": ("str", pl.String),
     "ingested_at": ("time", pl.Datetime("us")),
+    # analyzer/ingest/metrics.py writes it (our own JSON); the column comes from sql/schema_metrics.sql
+    "file_metrics_json": ("json", pl.String),
 }
 SCHEMA: dict[str, pl.DataType] = {name: dtype for name, (_, dtype) in COLUMNS.items()}
 
@@ -185,6 +187,7 @@ class TrialRecord:
     metrics_json: str | None = None
     fingerprint: str | None = None
     ingested_at: datetime | None = None
+    file_metrics_json: str | None = None
     problems: list[str] = field(default_factory=list, repr=False, compare=False)
 
     def put(self, name: str, value: Any, *, replace: bool = False) -> bool:

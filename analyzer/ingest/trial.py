@@ -22,6 +22,7 @@ from ..units import MIB
 from . import ParseError
 from .discover import TrialArtifacts, study_dir_of
 from .docker_stats import MemorySample
+from .metrics import read_metric_files
 from .readers import BY_ROLE, READERS, Facts, Reader
 from .record import MAX_MEMORY_MB, TrialRecord
 from .safe_io import display, read_text
@@ -93,6 +94,9 @@ def parse_trial(art: TrialArtifacts, study_option: str | None, stamp: datetime) 
             stats_samples, stats_max = facts.samples, facts.max_usage_bytes
         elif facts.samples and not cgroup_samples:
             cgroup_samples = facts.samples
+    metric_errors: list[tuple[str, str, str]] = []
+    rec.file_metrics_json = read_metric_files(art.trial_dir, art.files.get("metrics"), metric_errors)
+    parsed.errors.extend((display(p), e, h) for p, e, h in metric_errors)
     _derive(parsed, study_option)
     _samples(parsed, stats_samples, stats_max, cgroup_samples)
     return parsed
