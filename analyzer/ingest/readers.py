@@ -150,6 +150,8 @@ READERS: tuple[Reader, ...] = (
     Reader("stdout", STDOUT_FILES, None, log_stream="stdout"),
     Reader("stderr", STDERR_FILES, None, log_stream="stderr"),
     Reader("kernel", KERNEL_FILES, None, log_stream="kernel"),
+    # found and fingerprinted here; read with the trial's metadata*.json by metrics.read_metric_files
+    Reader("metrics", ("metrics.json",), None),
 )
 BY_ROLE = {r.role: r for r in READERS}
 LOG_ROLES = tuple(r.role for r in READERS if r.log_stream)
