@@ -75,7 +75,7 @@ def test_a_duckdb_1x_client_reads_every_view_of_a_new_store(sample_store, runner
         expected = query_rows(runner, sample_store, f'select count(*) n from "{view}"')[0]["n"]
         columns = duckdb.connect(sample_store, read_only=True).sql(f'select * from "{view}" limit 0').columns
         assert seen["views"][view] == {"columns": columns, "rows": expected}, view
-    assert seen["views"]["trials"]["rows"] == 85
+    assert seen["views"]["trials"]["rows"] == 112
 
 
 def test_new_stores_are_written_in_the_documented_storage_version(sample_store):
@@ -89,7 +89,7 @@ def test_an_existing_store_in_duckdb_2_format_keeps_working(runner, sample_root,
     newest = header_version(db)
     ingest_and_classify(runner, sample_root, db)
     assert header_version(db) == newest
-    assert query_rows(runner, db, "select count(*) n from trials")[0]["n"] == 85
+    assert query_rows(runner, db, "select count(*) n from trials")[0]["n"] == 112
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "text", "empty", "directory", "parquet", "fifo"])
