@@ -297,9 +297,11 @@ def _catalog(name: str, spec: dict[str, Any], base_dir: Path) -> Catalog:
                             schema_overrides={"id": pl.String, "failure_type": pl.String})
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise RulesError(f"{path}: cannot read message catalog {name!r}: {exc}") from exc
-    levels = spec.get("levels", ["ERROR", "CRITICAL"])
+    levels = spec.get("levels")  # default: every level (the log line's own [ERROR ...] decides)
     precedence = spec.get("precedence", {})
-    frame = (frame.filter(pl.col("level").is_in(levels) & pl.col("failure_type").is_not_null())
+    if levels is not None:
+        frame = frame.filter(pl.col("level").is_in(levels))
+    frame = (frame.filter(pl.col("failure_type").is_not_null())
              .with_columns(num=pl.col("id").cast(pl.Int64, strict=False),
                            precedence=pl.col("failure_type").replace_strict(
                                precedence, default=precedence.get("default", 90), return_dtype=pl.Int64))
