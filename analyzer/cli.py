@@ -230,6 +230,35 @@ def rules_check(path: str) -> None:
     click.echo(f"{path}: ok ({len(ruleset.rules)} rules after merging, version {ruleset.version})")
 
 
+@rules.command("test")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True))
+@db_option
+@format_option
+@handle_errors
+def rules_test_cmd(path: str, db: str | None, lock_timeout: float | None, fmt: str) -> None:
+    """Show which stored trials FILE would change (old -> new), writing nothing; exit 1 when one
+    of its rules fires on trials that succeeded."""
+    from .rules import check_rules
+    from .rulestest import rules_test
+
+    problems = check_rules(path)
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        sys.exit(int(ExitCode.ERROR))
+    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
+        result = rules_test(store, path)
+    write_frame(result.changes, fmt)
+    moves = ", ".join(f"{r['old']} -> {r['new']}: {r['trials']}" for r in result.transitions.iter_rows(named=True))
+    click.echo(f"rules test: {result.changes.height} of {result.trials} trials would change verdict"
+               f"{' (' + moves + ')' if moves else ''}", err=True)
+    for r in result.on_success.iter_rows(named=True):
+        click.echo(f"{path}: rule {r['rule']} fires on {r['trials']} successful trial(s) ({r['lines']} lines), "
+                   f"e.g. {r['example_trial']}: {r['example_line']!r}; narrow its pattern", err=True)
+    if result.on_success.height:
+        sys.exit(int(ExitCode.ERROR))
+
+
 @main.command()
 @click.argument("sql", required=False)
 @click.option("--file", "sql_file", type=click.File("r"), help="Read the SQL from a file.")
