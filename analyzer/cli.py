@@ -260,6 +260,27 @@ def rules_test_cmd(path: str, db: str | None, lock_timeout: float | None, fmt: s
 
 
 @main.command()
+@click.option("--since", default=None, metavar="TIME", help="Only trials started at or after TIME (ISO date).")
+@click.option("--emit-rules", "emit_rules", default=None, type=click.Path(dir_okay=False),
+              help="Write a rule stub per signature to this TOML file, to edit.")
+@db_option
+@format_option
+@handle_errors
+def unknowns(since: str | None, emit_rules: str | None, db: str | None, lock_timeout: float | None,
+             fmt: str) -> None:
+    """Failed trials only a fallback explained, grouped by a masked signature of their decisive line."""
+    from .unknowns import rule_stubs, unknown_signatures
+
+    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
+        frame = unknown_signatures(store, since)
+    write_frame(frame, fmt)
+    click.echo(f"unknowns: {int(frame['trials'].sum() or 0)} trial(s) in {frame.height} signature(s)", err=True)
+    if emit_rules:
+        Path(emit_rules).write_text(rule_stubs(frame), encoding="utf-8")
+        click.echo(f"unknowns: wrote {emit_rules}; check it with `analyzer rules check {emit_rules}`", err=True)
+
+
+@main.command()
 @click.argument("sql", required=False)
 @click.option("--file", "sql_file", type=click.File("r"), help="Read the SQL from a file.")
 @click.option("--name", default=None, help="Run a named query from sql/queries (see --list).")
