@@ -152,12 +152,13 @@ def _typed(value: Any, spec: tuple[tuple[type, ...], str], label: str) -> list[s
 def _fields(table: dict[str, Any], spec: dict[str, tuple[tuple[type, ...], str]], label: str) -> list[str]:
     """Unknown keys (with the closest known one) and wrong value types of one table."""
     out = []
+    sep = " " if label.endswith(":") else "."
     for key, value in table.items():
         if key not in spec:
             near = min(spec, key=lambda k: _distance(k, key))
-            out.append(f"{label}.{key}: unknown field; did you mean {near!r}? (known: {', '.join(sorted(spec))})")
+            out.append(f"{label}{sep}{key}: unknown field; did you mean {near!r}? (known: {', '.join(sorted(spec))})")
         else:
-            out.extend(_typed(value, spec[key], f"{label}.{key}"))
+            out.extend(_typed(value, spec[key], f"{label}{sep}{key}"))
     return out
 
 
@@ -200,7 +201,7 @@ def _example_problems(r: dict[str, Any], label: str) -> list[str]:
 
 def _problems(doc: dict[str, Any], types: dict[str, Any], where: str, families: set[str]) -> list[str]:
     """Every problem in a rules document, each naming the rule (or table), the field and the fix."""
-    out: list[str] = _fields(doc, _TOP_LEVEL, where)
+    out: list[str] = _fields(doc, _TOP_LEVEL, f"{where}:")
     for name, t in (doc.get("types") or {}).items() if isinstance(doc.get("types"), dict) else ():
         label = f"{where}: types.{name}"
         if not isinstance(t, dict):
