@@ -4,7 +4,7 @@
 names the Noodle 2 commit). Every `classify` case becomes a Noodle 2 trial directory exactly as
 its `how_to_replay` says; all cases go through ONE ingest and ONE classify. A case is scored when
 it asserts a failure type (`failure_type`, `failure_type_in`, `failure_type_not`) or a memory
-suggestion, and can be replayed (the 6 cases that pass `expected_outputs` cannot: how_to_replay
+suggestion, and can be replayed (the 7 cases that pass `expected_outputs` cannot: how_to_replay
 writes no record of expected outputs, and a real Noodle 2 executor never passes them). Where analyzer answers otherwise on purpose, `tests/conformance/deviations.toml`
 says what analyzer answers and why; every other scored case must agree, and agreement over all
 scored cases must stay >= 95 %.
