@@ -394,6 +394,68 @@ def _complete_query_name(ctx: click.Context, param: click.Parameter, incomplete:
     return [CompletionItem(n, help=summary) for n, summary in list_queries() if n.startswith(incomplete)]
 
 
+@rules.command("test")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True))
+@db_option
+@format_option
+@handle_errors
+def rules_test_cmd(path: str, db: str | None, lock_timeout: float | None, fmt: str) -> None:
+    """Show which stored trials FILE would change (old -> new), writing nothing; exit 1 when one
+    of its rules fires on trials that succeeded.
+
+    Example:
+
+    \b
+        analyzer rules test my_rules.toml --db nightly.duckdb
+    """
+    from .rules import check_rules
+    from .rulestest import rules_test
+
+    problems = check_rules(path)
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        sys.exit(int(ExitCode.ERROR))
+    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
+        result = rules_test(store, path)
+    write_frame(result.changes, fmt)
+    moves = ", ".join(f"{r['old']} -> {r['new']}: {r['trials']}" for r in result.transitions.iter_rows(named=True))
+    click.echo(f"rules test: {result.changes.height} of {result.trials} trials would change verdict"
+               f"{' (' + moves + ')' if moves else ''}", err=True)
+    for r in result.on_success.iter_rows(named=True):
+        click.echo(f"{path}: rule {r['rule']} fires on {r['trials']} successful trial(s) ({r['lines']} lines), "
+                   f"e.g. {r['example_trial']}: {r['example_line']!r}; narrow its pattern", err=True)
+    if result.on_success.height:
+        sys.exit(int(ExitCode.ERROR))
+
+
+@main.command()
+@click.option("--since", default=None, metavar="TIME", help="Only trials started at or after TIME (ISO date).")
+@click.option("--emit-rules", "emit_rules", default=None, type=click.Path(dir_okay=False),
+              help="Write a rule stub per signature to this TOML file, to edit.")
+@db_option
+@format_option
+@handle_errors
+def unknowns(since: str | None, emit_rules: str | None, db: str | None, lock_timeout: float | None,
+             fmt: str) -> None:
+    """Failed trials only a fallback explained, grouped by a masked signature of their decisive line.
+
+    Example (the top signatures, and a rule stub per signature to edit):
+
+    \b
+        analyzer unknowns --db nightly.duckdb --emit-rules new_rules.toml
+    """
+    from .unknowns import rule_stubs, unknown_signatures
+
+    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
+        frame = unknown_signatures(store, since)
+    write_frame(frame, fmt)
+    click.echo(f"unknowns: {int(frame['trials'].sum() or 0)} trial(s) in {frame.height} signature(s)", err=True)
+    if emit_rules:
+        Path(emit_rules).write_text(rule_stubs(frame), encoding="utf-8")
+        click.echo(f"unknowns: wrote {emit_rules}; check it with `analyzer rules check {emit_rules}`", err=True)
+
+
 @main.command()
 @click.argument("sql", required=False, metavar="[SQL | -]")
 @click.option("--file", "sql_file", type=click.File("r"), help="Read the SQL from a file (- for stdin).")

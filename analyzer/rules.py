@@ -152,12 +152,13 @@ def _typed(value: Any, spec: tuple[tuple[type, ...], str], label: str) -> list[s
 def _fields(table: dict[str, Any], spec: dict[str, tuple[tuple[type, ...], str]], label: str) -> list[str]:
     """Unknown keys (with the closest known one) and wrong value types of one table."""
     out = []
+    sep = " " if label.endswith(":") else "."
     for key, value in table.items():
         if key not in spec:
             near = min(spec, key=lambda k: _distance(k, key))
-            out.append(f"{label}.{key}: unknown field; did you mean {near!r}? (known: {', '.join(sorted(spec))})")
+            out.append(f"{label}{sep}{key}: unknown field; did you mean {near!r}? (known: {', '.join(sorted(spec))})")
         else:
-            out.extend(_typed(value, spec[key], f"{label}.{key}"))
+            out.extend(_typed(value, spec[key], f"{label}{sep}{key}"))
     return out
 
 
@@ -200,7 +201,7 @@ def _example_problems(r: dict[str, Any], label: str) -> list[str]:
 
 def _problems(doc: dict[str, Any], types: dict[str, Any], where: str, families: set[str]) -> list[str]:
     """Every problem in a rules document, each naming the rule (or table), the field and the fix."""
-    out: list[str] = _fields(doc, _TOP_LEVEL, where)
+    out: list[str] = _fields(doc, _TOP_LEVEL, f"{where}:")
     for name, t in (doc.get("types") or {}).items() if isinstance(doc.get("types"), dict) else ():
         label = f"{where}: types.{name}"
         if not isinstance(t, dict):
@@ -297,9 +298,11 @@ def _catalog(name: str, spec: dict[str, Any], base_dir: Path) -> Catalog:
                             schema_overrides={"id": pl.String, "failure_type": pl.String})
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise RulesError(f"{path}: cannot read message catalog {name!r}: {exc}") from exc
-    levels = spec.get("levels", ["ERROR", "CRITICAL"])
+    levels = spec.get("levels")  # default: every level (the log line's own [ERROR ...] decides)
     precedence = spec.get("precedence", {})
-    frame = (frame.filter(pl.col("level").is_in(levels) & pl.col("failure_type").is_not_null())
+    if levels is not None:
+        frame = frame.filter(pl.col("level").is_in(levels))
+    frame = (frame.filter(pl.col("failure_type").is_not_null())
              .with_columns(num=pl.col("id").cast(pl.Int64, strict=False),
                            precedence=pl.col("failure_type").replace_strict(
                                precedence, default=precedence.get("default", 90), return_dtype=pl.Int64))

@@ -11,7 +11,7 @@ Usage: python scripts/openroad_messages.py GIT_DIR [REV] > analyzer/rules/openro
 
 Columns: tool, id, level, family, failure_type, text, source.
 family is the stage the module belongs to; failure_type is what analyzer calls an ERROR line with
-this id: `configuration_error` when the message says a required input or setting is missing,
+this id (whatever the id's level in the current sources): `configuration_error` when the message says a required input or setting is missing,
 invalid or not found, else the stage's failure type (tool_crash when the stage has none).
 """
 
@@ -64,8 +64,8 @@ def family(tool: str) -> str:
 
 
 def failure_type(level: str, tool: str, text: str) -> str:
-    if level not in ("ERROR", "CRITICAL", "UNKNOWN"):
-        return ""
+    # computed for every level: an id that is a WARNING today was an ERROR in older releases,
+    # and the log line's own `[ERROR ...]` is what decides that it failed
     return "configuration_error" if CONFIG_TEXT.search(text) else STAGE_TYPE[family(tool)]
 
 

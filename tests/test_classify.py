@@ -17,7 +17,8 @@ from .conftest import ingest_and_classify, invoke, make_generic_trial, query_row
 MISREADINGS = [
     ("no_room", "1", "[ERROR DPL-0036] Detailed placement failed.\nno room left in row 12\n", "placement_failed"),
     ("zoom", "1", "zoom_to 0 0 100 100\n[ERROR GUI-0010] no display\n", "tool_crash"),
-    ("bloom", "1", "read_db bloom_filter_top.odb\n[ERROR ODB-0100] bad header\n", "tool_crash"),
+    # ODB-0100 is "netlist component-pin ... is not defined" in OpenROAD's message catalog
+    ("bloom", "1", "read_db bloom_filter_top.odb\n[ERROR ODB-0100] bad header\n", "configuration_error"),
     # ORD-0001 is "$filename does not exist." in OpenROAD's message catalog
     ("unskilled", "1", "link_design unskilled_cell_mapping\n[ERROR ORD-0001] failed\n", "configuration_error"),
     ("signal_95", "1", "net signal 95 has no driver\n", "tool_crash"),

@@ -4,7 +4,7 @@
 names the Noodle 2 commit). Every `classify` case becomes a Noodle 2 trial directory exactly as
 its `how_to_replay` says; all cases go through ONE ingest and ONE classify. A case is scored when
 it asserts a failure type (`failure_type`, `failure_type_in`, `failure_type_not`) or a memory
-suggestion, and can be replayed (the 6 cases that pass `expected_outputs` cannot: how_to_replay
+suggestion, and can be replayed (the 7 cases that pass `expected_outputs` cannot: how_to_replay
 writes no record of expected outputs, and a real Noodle 2 executor never passes them). Where analyzer answers otherwise on purpose, `tests/conformance/deviations.toml`
 says what analyzer answers and why; every other scored case must agree, and agreement over all
 scored cases must stay >= 95 %.
@@ -120,3 +120,84 @@ def test_every_failure_noodle2_asserts_is_a_failure(answers):
     missed = [c["id"] for c in REPLAYABLE if c["expected"].get("is_failure")
               and answers[c["id"]]["failure_type"] is None and c["id"] not in DEVIATIONS]
     assert not missed
+
+
+CONTAINMENT = [c for c in DOC["cases"] if c["kind"] == "containment"
+               and any(k in c for k in ("expected_contained_classes", "expected_contained_includes",
+                                        "expected_allowed_includes", "expected_blocked_count"))]
+
+
+def _contained(case: dict) -> set[str]:
+    """Replay one containment case with classify's own containment step (Polars frames: the
+    case gives failure types, not logs, so there is nothing to ingest)."""
+    from datetime import datetime, timedelta
+
+    import polars as pl
+
+    from analyzer.classify import containment
+    from analyzer.rules import load_rules
+
+    flags = {r["failure_type"]: r["catastrophic"] for r in load_rules().types_frame().iter_rows(named=True)}
+    start = datetime(2026, 1, 1)
+    trials = pl.DataFrame([{"trial_id": f"t{i}", "study": "s", "eco_class": t.get("eco_class"),
+                            "started_at": start + timedelta(minutes=i), "finished_at": None,
+                            "stage_index": 0, "trial_index": i} for i, t in enumerate(case["trials"])],
+                          schema={"trial_id": pl.String, "study": pl.String, "eco_class": pl.String,
+                                  "started_at": pl.Datetime("us"), "finished_at": pl.Datetime("us"),
+                                  "stage_index": pl.Int64, "trial_index": pl.Int64})
+    failed = [{"trial_id": f"t{i}", "failure_type": t["failure"]["failure_type"],
+               "catastrophic": flags.get(t["failure"]["failure_type"], False)
+               or t["failure"].get("severity") == "critical"}
+              for i, t in enumerate(case["trials"]) if t.get("failure")]
+    failures = pl.DataFrame(failed, schema={"trial_id": pl.String, "failure_type": pl.String,
+                                            "catastrophic": pl.Boolean})
+    logged = [(f"t{i}", t) for i, t in enumerate(case["trials"]) if "return_code" in t]
+    if logged:  # trials given as exit code + logs: analyzer classifies them itself
+        failures = pl.concat([failures, _classified(logged)])
+    return set(containment(trials.lazy(), failures.lazy()).collect()["eco_class"].to_list())
+
+
+def _classified(logged: list[tuple[str, dict]]):
+    """classify's own frames step on trials given as return code + stdout/stderr."""
+    import polars as pl
+
+    from analyzer.classify import classify_frames
+    from analyzer.rules import load_rules
+
+    trials = pl.DataFrame([{"trial_id": tid, "study": "s", "eco_name": None, "eco_class": t.get("eco_class"),
+                            "eco_class_source": "trial", "exit_code": t["return_code"],
+                            "timed_out": t["return_code"] == 124, "oom_killed": None, "oom_kill_events": None,
+                            "peak_memory_mb": None, "memory_limit_mb": None, "started_at": None,
+                            "finished_at": None, "stage_index": 0, "trial_index": int(tid[1:]),
+                            "runtime_seconds": None, "crashed_before_dir": False} for tid, t in logged],
+                          schema_overrides={"eco_name": pl.String, "oom_killed": pl.Boolean,
+                                            "oom_kill_events": pl.Int64, "peak_memory_mb": pl.Float64,
+                                            "memory_limit_mb": pl.Float64, "started_at": pl.Datetime("us"),
+                                            "finished_at": pl.Datetime("us"), "runtime_seconds": pl.Float64})
+    lines = pl.DataFrame([{"trial_id": tid, "stream": stream, "line_no": n, "text": text, "is_tail": True}
+                          for tid, t in logged for stream in ("stdout", "stderr")
+                          for n, text in enumerate(t.get(stream, "").splitlines(), 1)],
+                         schema={"trial_id": pl.String, "stream": pl.String, "line_no": pl.Int64,
+                                 "text": pl.String, "is_tail": pl.Boolean})
+    result = classify_frames(trials.lazy(), lines.lazy(), load_rules())
+    return result.failures.select("trial_id", "failure_type", "catastrophic")
+
+
+@pytest.mark.parametrize("case", CONTAINMENT, ids=[c["id"] for c in CONTAINMENT])
+def test_containment_case_replays(case):
+    got = _contained(case)
+    if "expected_contained_classes" in case:
+        assert got == set(case["expected_contained_classes"])
+    assert set(case.get("expected_contained_includes", [])) <= got
+    assert not set(case.get("expected_allowed_includes", [])) & got
+    if "expected_blocked_count" in case:
+        assert len(got) == case["expected_blocked_count"]
+
+
+@pytest.mark.parametrize("case", [c for c in DOC["cases"] if c["kind"] == "is_catastrophic"],
+                         ids=lambda c: c["id"])
+def test_is_catastrophic_matches_noodle2(case):
+    from analyzer.rules import load_rules
+
+    flags = {r["failure_type"]: r["catastrophic"] for r in load_rules().types_frame().iter_rows(named=True)}
+    assert flags[case["failure"]["failure_type"]] == case["expected_catastrophic"]

@@ -116,3 +116,38 @@ def test_families_come_from_the_rules_file():
     flags = {r["failure_type"]: (r["catastrophic"], r["transient"]) for r in types.iter_rows(named=True)}
     assert flags["out_of_memory"] == (True, False) and flags["network_error"] == (False, True)
     assert flags["routing_failed"] == (False, False)
+
+
+def test_every_shipped_example_survives_the_ingest_prefilter():
+    """A rule can only fire on lines ingest keeps: each example line must pass the prefilter."""
+    from analyzer.ingest.logs import _prefiltered_lines
+
+    doc = tomllib.loads(rules_path().read_text(encoding="utf-8"))
+    lost = []
+    for rule in doc["rules"]:
+        lines = rule.get("examples") or []
+        if lines:
+            kept = set(_prefiltered_lines(("\n".join(lines) + "\n").encode()).get_column("text").to_list())
+            lost += [(rule["id"], line) for line in lines if line not in kept]
+    assert not lost
+
+
+def test_rules_test_shows_changes_without_writing_and_flags_rules_hitting_successes(runner, tmp_path, db):
+    root = tmp_path / "t"
+    make_generic_trial(root, "lic_fail", "1", stderr="lmgrd: license server busy\n")
+    make_generic_trial(root, "lic_ok", "0", stderr="lmgrd: license server busy, retrying\ndone\n")
+    make_generic_trial(root, "crash", "1", stderr="Error: something odd\n")
+    ingest_and_classify(runner, root, db)
+    before = query_rows(runner, db, "select trial_id, failure_type from failures order by 1")
+    narrow = _write(tmp_path, 'version = "s1"\n[[rules]]\nid = "odd"\ntype = "configuration_error"\nprecedence = 70\n'
+                    "pattern = '''something odd'''\n", "narrow.toml")
+    result = invoke(runner, "rules", "test", str(narrow), "--db", db, "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["trial_id,study,old,new", "t/crash,t,tool_crash,configuration_error"]
+    assert "1 of 3 trials would change verdict (tool_crash -> configuration_error: 1)" in result.stderr
+    assert query_rows(runner, db, "select trial_id, failure_type from failures order by 1") == before
+    broad = _write(tmp_path, 'version = "s2"\n[[rules]]\nid = "lic"\ntype = "resource_busy"\n'
+                   "pattern = '''license server busy'''\n", "broad.toml")
+    result = invoke(runner, "rules", "test", str(broad), "--db", db)
+    assert result.exit_code == 1
+    assert "rule lic fires on 1 successful trial(s)" in result.stderr and "t/lic_ok" in result.stderr

@@ -40,6 +40,8 @@ PREFILTER_WORDS = (
     "handshake", "tls", "http", "registry", "proxyconnect",
     "space left", "quota", "stale", "read-only", "input/output", "busy", "too many",
     "temporarily", "docker", "container", "oci runtime", "daemon", "crash", "died", "reason",
+    "exceeded", "took longer", "no output", "no rule to make", "unrecognized", "alarm clock",
+    "backoff", "violation", "[place ", "divergence", "congest",
 )
 
 
