@@ -12,7 +12,7 @@ import click
 
 from . import __version__
 from .errors import AnalyzerError, ExitCode, FailOnMatched, IngestProblems
-from .output import FORMATS
+from .output import FORMATS, write_frame
 from .store import default_db_path, open_store
 
 

@@ -16,10 +16,13 @@ import sys
 import unicodedata
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import IO, Any, Iterable
+from typing import TYPE_CHECKING, IO, Any, Iterable
 from uuid import UUID
 
 from .store import QueryResult
+
+if TYPE_CHECKING:
+    import polars as pl
 
 FORMATS = ("table", "csv", "tsv", "markdown", "json", "jsonl")
 ELLIPSIS = "…"
@@ -85,6 +88,18 @@ def cell_text(value: Any, *, iso: bool = True) -> str | None:
 
 
 # ----------------------------------------------------------------------------- formats
+
+def write_frame(frame: "pl.DataFrame | QueryResult", fmt: str, out: IO[str] | None = None) -> list[str]:
+    """A frame analyzer computed (not user SQL) in any `--format`; a table fits the terminal
+    when stdout is one, and is never cut when piped."""
+    import shutil
+
+    out = out or sys.stdout
+    width = shutil.get_terminal_size().columns if fmt == "table" and out.isatty() else None
+    result = frame if isinstance(frame, QueryResult) else \
+        QueryResult(list(frame.columns), [str(t) for t in frame.dtypes], frame.rows())
+    return write_result(result, fmt, out, width)
+
 
 def write_result(result: QueryResult, fmt: str, out: IO[str] | None = None,
                  width: int | None = None) -> list[str]:

@@ -17,7 +17,8 @@ _META = re.compile(r"([\\.^$|?*+()\[\]{}])")
 
 def unknown_signatures(store: Store, since: str | None = None) -> pl.DataFrame:
     """One row per signature: trials, studies, first and last seen, an example trial and line."""
-    return run_query(store, None, "unknown_signatures", {"since": since} if since else {})
+    result = run_query(store, None, "unknown_signatures", {"since": since} if since else {})
+    return pl.DataFrame(result.rows, schema=result.columns, orient="row", infer_schema_length=None)
 
 
 def signature_regex(signature: str) -> str:
