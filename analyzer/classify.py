@@ -335,7 +335,7 @@ def classify_frames(trials: pl.LazyFrame, lines: pl.LazyFrame, rules: RuleSet) -
 TRIALS_PER_PARTITION = 20_000
 
 
-def classify_store(store: Store, rules: RuleSet) -> Classification:
+def classify_store(store: Store, rules: RuleSet, oom_risk: float | None = None) -> Classification:
     """(Re)classify every trial in the store from what the store holds, in one transaction.
 
     Trials are classified in partitions of TRIALS_PER_PARTITION so that memory stays bounded
@@ -357,4 +357,19 @@ def classify_store(store: Store, rules: RuleSet) -> Classification:
         store.insert("evidence_rows", result.evidence)
         store.insert("containment_rows", result.containment)
         store.insert("study_verdicts", result.studies)
+        store_memory_recommendations(store, rules.version, oom_risk)
     return result
+
+
+def store_memory_recommendations(store: Store, rules_version: str, oom_risk: float | None) -> None:
+    """Memory recommendations (analyzer/recommend.py) from the verdicts just written, recorded
+    with the rules version and the out-of-memory risk they were calibrated for."""
+    from .recommend import DEFAULT_OOM_RISK, next_recommendations, trial_recommendations
+
+    risk = DEFAULT_OOM_RISK if oom_risk is None else oom_risk
+    trials = store.frame_file("recommend_trials").lazy()
+    per_trial, per_key = pl.collect_all([trial_recommendations(trials, risk), next_recommendations(trials, risk)])
+    for table, frame in (("memory_recommendation_rows", per_trial), ("memory_next_rows", per_key)):
+        store.execute(f"DELETE FROM {table}")
+        store.insert(table, frame.with_columns(rules_version=pl.lit(rules_version)))
+    store.execute("INSERT OR REPLACE INTO meta VALUES ('oom_risk', ?)", [str(risk)])

@@ -110,23 +110,34 @@ def rules_option(func: Callable[..., Any]) -> Callable[..., Any]:
                         help="A rules file adding to or overriding the shipped rules.")(func)
 
 
+def oom_risk_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Target share of runs under-provisioned by the memory recommendations (analyzer/recommend.py)."""
+    return click.option("--oom-risk", type=click.FloatRange(0.0, 0.5, min_open=True, max_open=True),
+                        default=None, metavar="SHARE",
+                        help="Target share of runs the recommended memory limits may leave "
+                             "under-provisioned (default 0.02 = 2 %).")(func)
+
+
 @main.command()
 @db_option
 @rules_option
+@oom_risk_option
 @quiet_option
 @handle_errors
-def classify(db: str | None, lock_timeout: float | None, rules_file: str | None, quiet: bool) -> None:
+def classify(db: str | None, lock_timeout: float | None, rules_file: str | None, oom_risk: float | None,
+             quiet: bool) -> None:
     """(Re)classify every trial in the store from the store alone."""
-    run_classify(db, lock_timeout, rules_file, quiet)
+    run_classify(db, lock_timeout, rules_file, quiet, oom_risk)
 
 
-def run_classify(db: str | None, lock_timeout: float | None, rules_file: str | None, quiet: bool):
+def run_classify(db: str | None, lock_timeout: float | None, rules_file: str | None, quiet: bool,
+                 oom_risk: float | None = None):
     from .classify import classify_store
     from .rules import load_rules
 
     rules = load_rules(rules_file)
     with open_store(db, lock_timeout=lock_timeout) as store:
-        result = classify_store(store, rules)
+        result = classify_store(store, rules, oom_risk)
     if not quiet:
         counts = result.failures["failure_type"].value_counts(sort=True)
         by_type = ", ".join(f"{t} {n}" for t, n in counts.iter_rows())
@@ -174,16 +185,17 @@ def run_report(db: str | None, lock_timeout: float | None, studies: list[str], s
 @rules_option
 @click.option("--fail-on", type=click.Choice(["catastrophic", "oom", "any"]), default=None,
               help=f"Exit {int(ExitCode.FAIL_ON)} when newly ingested trials failed this way.")
+@oom_risk_option
 @quiet_option
 @handle_errors
 def run(roots: tuple[str, ...], db: str | None, lock_timeout: float | None, study: str | None,
         config: str | None, default_memory_limit: str | None, out: str, rules_file: str | None,
-        fail_on: str | None, quiet: bool) -> None:
+        fail_on: str | None, oom_risk: float | None, quiet: bool) -> None:
     """Ingest ROOTS, classify, and write the report: the nightly job in one command."""
     from .gate import fail_on_matches, summary_line
 
     ingested = run_ingest(list(roots), db, lock_timeout, study, config, default_memory_limit, quiet)
-    run_classify(db, lock_timeout, rules_file, quiet)
+    run_classify(db, lock_timeout, rules_file, quiet, oom_risk)
     run_report(db, lock_timeout, [], None, out, quiet)
     if fail_on:
         with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
@@ -254,6 +266,31 @@ def query(sql: str | None, sql_file: Any, name: str | None, params: tuple[str, .
     with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
         frame = run_query(store, text, name, dict(_split_param(p) for p in params))
     write_frame(frame, fmt)
+
+
+@main.command()
+@db_option
+@format_option
+@oom_risk_option
+@click.option("--no-curve", is_flag=True, help="Only the policies and the hindsight factors.")
+@quiet_option
+@handle_errors
+def backtest(db: str | None, lock_timeout: float | None, fmt: str, oom_risk: float | None, no_curve: bool,
+             quiet: bool) -> None:
+    """Replay the store's memory history in time order: analyzer's recommended limits against
+    fixed-factor rules (Noodle 2's previous peak x 1.5, history max x k, P90 x k)."""
+    from .recommend import backtest as run_backtest, verdict
+
+    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
+        recorded = store.scalar("SELECT max(value) FROM meta WHERE key = 'oom_risk'")
+        trials = store.frame_file("recommend_trials")
+    risk = oom_risk if oom_risk is not None else float(recorded or 0.02)
+    result = run_backtest(trials.lazy(), risk, curve=not no_curve)
+    write_frame(result, fmt)
+    summary = verdict(result)
+    if not quiet:
+        click.echo(f"backtest: {trials.height} trials, target {risk:.2%}; "
+                   + (summary.line() if summary else "no run has earlier history"), err=True)
 
 
 def _split_param(text: str) -> tuple[str, str]:

@@ -50,6 +50,7 @@ TRIAL_COLUMNS: dict[str, pl.DataType] = {
     "source_failure_type": pl.String, "source_failure_severity": pl.String,
     "source_failure_reason": pl.String, "metrics_json": pl.String, "fingerprint": pl.String,
     "ingested_at": pl.Datetime("us"),
+    "stage_name": pl.String,  # sql/schema_memory.sql: a generic trial's stage given as a name
 }
 SAMPLE_COLUMNS = {"trial_id": pl.String, "sample_index": pl.Int32, "sampled_at": pl.Datetime("us"),
                   "usage_bytes": pl.Float64, "limit_bytes": pl.Float64, "source": pl.String,
@@ -149,6 +150,7 @@ class _TrialParse:
             rec["trial_id"] = f"{rec['study']}/{_generic_rel(art, rec['study'])}"
             rec["case_name"] = _str(config.get("case"))
             rec["stage_index"] = _int_or_none(config.get("stage"))
+            rec["stage_name"] = _str(config.get("stage")) if rec["stage_index"] is None else None
             rec["trial_index"] = _int_or_none(config.get("trial"))
             rec["eco_name"] = _str(config.get("eco_name") or config.get("eco_type"))
             rec["eco_class"] = _str(config.get("eco_class"))
