@@ -38,11 +38,14 @@ KILL_STEP = 1.5
 # kills enter calibration as +inf ratios; when they pass the risk share the quantile is infinite
 # and the margin is capped here (Noodle 2's 1.5 step, compounded three times)
 MAX_MARGIN = 3.375
+DEPTH_EDGES = (4,)  # calibration cells: 1-3 and 4+ earlier runs of the key
 LEVELS: tuple[tuple[str, tuple[str, ...], int], ...] = (
     ("design_stage_eco", ("design", "stage", "eco_class"), 3),
     ("design_stage", ("design", "stage"), 1),
     ("design", ("design",), 1),
 )
+# window-heavy plans run about twice as fast on the in-memory engine as on the streaming one
+ENGINE = "in-memory"
 FAMILIES = ("previous_peak", "history_max", "p90")
 NAMED_POLICIES = (("noodle2: previous peak x 1.5", "previous_peak", 1.5),
                   ("history max x 1.2", "history_max", 1.2),
@@ -81,26 +84,34 @@ def with_keys(trials: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _as_of(frame: pl.LazyFrame, name: str, keys: tuple[str, ...]) -> pl.LazyFrame:
-    """History of one key level as it stood before each trial (strictly earlier start times)."""
-    g, gt = list(keys), [*keys, "t"]
+    """History of one key level as it stood before each trial (strictly earlier start times).
+
+    Rows are sorted by a hash of the key, then by time (`_row`); integer ids of key runs and of
+    (key, time) ties make every window a cheap segmented scan."""
     has = pl.col("obs_mb").is_not_null()
-    run = frame.with_columns(
-        _cnt=has.cast(pl.Int64).cum_sum().over(g),
-        _max=pl.col("obs_mb").fill_null(0.0).cum_max().over(g),
-        _kill=pl.col("killed").cast(pl.Int64).cum_sum().over(g),
-    ).with_columns(
-        _cnt_before=pl.col("_cnt") - has.cast(pl.Int64),
-        _max_before=pl.col("_max").shift(1).over(g),
-        _kill_before=pl.col("_kill") - pl.col("killed").cast(pl.Int64),
-        # was the latest earlier observed run of the key a kill?
-        _last_killed=pl.when(has).then(pl.col("killed")).forward_fill().shift(1).over(g),
-    )
+    new_key = pl.any_horizontal([pl.col(k).ne_missing(pl.col(k).shift(1)) for k in keys]).fill_null(True)
+    new_tie = (new_key | pl.col("t").ne_missing(pl.col("t").shift(1))).fill_null(True)
+    run = (frame.sort(pl.struct(*keys).hash(), "_row")
+           .with_columns(_g=new_key.cum_sum(), _gt=new_tie.cum_sum(), _first=new_key)
+           .with_columns(
+               _cnt=has.cast(pl.Int64).cum_sum().over("_g"),
+               _max=pl.col("obs_mb").fill_null(0.0).cum_max().over("_g"),
+               _kill=pl.col("killed").cast(pl.Int64).cum_sum().over("_g"),
+               # the latest observed run so far: was it a kill?
+               _lk=pl.when(has).then(pl.col("killed")).forward_fill().over("_g"),
+           ).with_columns(
+               _cnt_before=pl.col("_cnt") - has.cast(pl.Int64),
+               _max_before=pl.when(~pl.col("_first")).then(pl.col("_max").shift(1)),
+               _kill_before=pl.col("_kill") - pl.col("killed").cast(pl.Int64),
+               _last_killed=pl.when(~pl.col("_first")).then(pl.col("_lk").shift(1)),
+           ))
     return run.with_columns(
-        pl.col("_cnt_before").min().over(gt).alias(f"n_{name}"),
-        pl.col("_max_before").first().over(gt).alias(f"max_{name}"),
-        pl.col("_kill_before").min().over(gt).alias(f"kills_{name}"),
-        pl.col("_last_killed").first().over(gt).fill_null(False).alias(f"lastkill_{name}"),
-    ).drop("_cnt", "_max", "_kill", "_cnt_before", "_max_before", "_kill_before", "_last_killed")
+        pl.col("_cnt_before").min().over("_gt").alias(f"n_{name}"),
+        pl.col("_max_before").first().over("_gt").alias(f"max_{name}"),
+        pl.col("_kill_before").min().over("_gt").alias(f"kills_{name}"),
+        pl.col("_last_killed").first().over("_gt").fill_null(False).alias(f"lastkill_{name}"),
+    ).drop("_g", "_gt", "_first", "_cnt", "_max", "_kill", "_lk", "_cnt_before", "_max_before",
+           "_kill_before", "_last_killed")
 
 
 def _asof_quantile(rows: pl.LazyFrame, calib: pl.LazyFrame, by: list[str], q: float,
@@ -110,12 +121,12 @@ def _asof_quantile(rows: pl.LazyFrame, calib: pl.LazyFrame, by: list[str], q: fl
     over = by or None
     expanding = pl.col("ratio").rolling_quantile(q, "higher", window_size=1 << 30, min_samples=1)
     count = pl.int_range(1, pl.len() + 1)
-    stats = (calib.select(*by, "t", "ratio").sort("t")
+    stats = (calib.select(*by, "t", "_row", "ratio").sort("_row")
              .with_columns(_q=expanding.over(over) if over else expanding,
                            _n=count.over(over) if over else count)
              .group_by(*by, "t").agg(pl.col("_q").last(), pl.col("_n").last())
              .sort("t"))
-    joined = rows.sort("t").join_asof(stats, on="t", by=over, strategy="backward",
+    joined = rows.sort("_row").join_asof(stats, on="t", by=over, strategy="backward",
                                       allow_exact_matches=False, check_sortedness=False)
     return joined.with_columns(pl.when(pl.col("_n") >= min_count).then(pl.col("_q")).alias(name)) \
         .drop("_q", "_n")
@@ -129,12 +140,24 @@ def docker_limit(mib: pl.Expr) -> pl.Expr:
             .otherwise(pl.format("{}m", whole)))
 
 
+def _depth_cell(depth: pl.Expr) -> pl.Expr:
+    """Calibration cell: history depth at (design, stage[, ECO class]); the design fallback apart."""
+    cell = pl.when(pl.col("key_level") == "design").then(pl.lit("design"))
+    low = 1
+    for edge in DEPTH_EDGES:
+        label = f"{low} run" if edge - low == 1 and low == 1 else f"{low}-{edge - 1} runs"
+        cell = cell.when(depth < edge).then(pl.lit(label))
+        low = edge
+    return cell.otherwise(pl.lit(f"{low}+ runs"))
+
+
 def recommend(trials: pl.LazyFrame, oom_risk: float = DEFAULT_OOM_RISK) -> pl.LazyFrame:
     """Per trial (rows of `with_keys`), the as-of recommendation and how it was made."""
     check_risk(oom_risk)
-    frame = trials.filter(pl.col("t").is_not_null()).sort("t", "trial_id")
+    frame = trials.filter(pl.col("t").is_not_null()).sort("t", "trial_id").with_row_index("_row")
     for name, keys, _ in LEVELS:
         frame = _as_of(frame, name, keys)
+    frame = frame.sort("_row")
     level = pl.lit(None, pl.String)
     for name, _, min_history in reversed(LEVELS):
         level = pl.when(pl.col(f"n_{name}") >= min_history).then(pl.lit(name)).otherwise(level)
@@ -153,8 +176,7 @@ def recommend(trials: pl.LazyFrame, oom_risk: float = DEFAULT_OOM_RISK) -> pl.La
         last_killed=pick("lastkill").cast(pl.Boolean).fill_null(False),
         killed_limit=pl.col("bound_mb"),
         # calibration cell: history depth at (design, stage[, ECO class]); the design fallback apart
-        cell=pl.when(pl.col("key_level") == "design").then(pl.lit("design"))
-        .when(depth < 2).then(pl.lit("1 run")).when(depth < 4).then(pl.lit("2-3 runs")).otherwise(pl.lit("4+ runs")),
+        cell=_depth_cell(depth),
         key=pl.when(pl.col("key_level") == "design_stage_eco")
         .then(pl.concat_str("design", "stage", pl.col("eco_class").fill_null("∅"), separator="\x1f"))
         .when(pl.col("key_level") == "design_stage").then(pl.concat_str("design", "stage", separator="\x1f"))
@@ -167,7 +189,9 @@ def recommend(trials: pl.LazyFrame, oom_risk: float = DEFAULT_OOM_RISK) -> pl.La
     )
     q = 1.0 - DRIFT_CORRECTION * oom_risk
     calib = frame.filter(pl.col("ratio").is_not_null())
-    frame = _asof_quantile(frame, calib, ["key"], q, "m_key", KEY_CALIBRATION)
+    # only keys that can reach KEY_CALIBRATION ratios take part in the per-key quantile
+    frame = _asof_quantile(frame, calib.filter(pl.len().over("key") >= KEY_CALIBRATION), ["key"], q,
+                           "m_key", KEY_CALIBRATION)
     frame = _asof_quantile(frame, calib, ["cell"], q, "m_cell", MIN_CALIBRATION)
     frame = _asof_quantile(frame, calib, ["key_level"], q, "m_level", MIN_CALIBRATION)
     frame = _asof_quantile(frame, calib, [], q, "m_all", MIN_CALIBRATION)
@@ -307,26 +331,28 @@ def backtest(trials: pl.LazyFrame, oom_risk: float = DEFAULT_OOM_RISK, *,
     risk/slack curve. Runs scored: those with earlier runs of the same design and stage."""
     check_risk(oom_risk)
     keyed = with_keys(trials).filter(pl.col("design").is_not_null())
-    anchored = anchors(keyed)
+
+    keyed = keyed.collect(engine=ENGINE).lazy()
+    anchored = anchors(keyed).filter(pl.col("n_design_stage") > 0).collect(engine=ENGINE).lazy()
 
     def scored(risk: float) -> pl.LazyFrame:
         recs = recommend(keyed, risk).select("trial_id", "recommended_memory_mb")
-        return anchored.join(recs, on="trial_id", how="left").filter(pl.col("n_design_stage") > 0)
+        return anchored.join(recs, on="trial_id", how="left").collect(engine=ENGINE).lazy()
 
-    base = scored(oom_risk).cache()
+    base = scored(oom_risk)
     rows = [_policy_row(base, pl.col("recommended_memory_mb"), "policy", "analyzer", None, oom_risk)]
     rows += [_policy_row(base, pl.col(fam) * k, "policy", name, k, None) for name, fam, k in NAMED_POLICIES]
-    head = pl.concat(rows, how="vertical").collect()
+    head = pl.concat(rows, how="vertical").collect(engine=ENGINE)
     rate = head.filter(pl.col("policy") == "analyzer")["under_provisioned"][0]
     parts = [head]
     if rate is not None:
         parts.append(pl.concat([_hindsight_row(base, fam, rate) for fam in FAMILIES], how="vertical")
-                     .collect().select(head.columns))
+                     .collect(engine=ENGINE).select(head.columns))
     if curve:
         cur = [_policy_row(base, pl.col(fam) * k, "curve", fam, k, None) for fam in FAMILIES for k in CURVE_FACTORS]
         cur += [_policy_row(scored(r), pl.col("recommended_memory_mb"), "curve", "analyzer", None, r)
                 for r in CURVE_RISKS]
-        parts.append(pl.concat(pl.collect_all(cur), how="vertical"))
+        parts.append(pl.concat(pl.collect_all(cur, engine=ENGINE), how="vertical"))
     return pl.concat(parts, how="vertical")
 
 
