@@ -325,10 +325,11 @@ def _hindsight_row(frame: pl.LazyFrame, family: str, rate: float) -> pl.LazyFram
 
 
 def backtest(trials: pl.LazyFrame, oom_risk: float = DEFAULT_OOM_RISK, *,
-             curve: bool = True) -> pl.DataFrame:
+             curve: bool = True, curve_risks: tuple[float, ...] = CURVE_RISKS) -> pl.DataFrame:
     """Replay the history in time order: the named anchors, analyzer's recommender, the best
     fixed factor of each anchor family chosen with hindsight at analyzer's rate, and the
-    risk/slack curve. Runs scored: those with earlier runs of the same design and stage."""
+    risk/slack curve (k swept for each anchor family; `curve_risks` replays analyzer at other
+    targets). Runs scored: those with earlier runs of the same design and stage."""
     check_risk(oom_risk)
     keyed = with_keys(trials).filter(pl.col("design").is_not_null())
 
@@ -351,8 +352,10 @@ def backtest(trials: pl.LazyFrame, oom_risk: float = DEFAULT_OOM_RISK, *,
     if curve:
         cur = [_policy_row(base, pl.col(fam) * k, "curve", fam, k, None) for fam in FAMILIES for k in CURVE_FACTORS]
         cur += [_policy_row(scored(r), pl.col("recommended_memory_mb"), "curve", "analyzer", None, r)
-                for r in CURVE_RISKS]
+                for r in curve_risks]
         parts.append(pl.concat(pl.collect_all(cur, engine=ENGINE), how="vertical"))
+    elif rate is None:
+        return head
     return pl.concat(parts, how="vertical")
 
 

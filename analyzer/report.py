@@ -69,6 +69,7 @@ class ReportContext:
     ingest_errors: list[dict[str, Any]]
     limits: dict[str, int] = field(default_factory=lambda: {
         "failed": MAX_FAILED_ROWS, "points": MAX_MEMORY_POINTS, "rows": MAX_TABLE_ROWS})
+    memory_recommendations: list[dict[str, Any]] = field(default_factory=list)  # _memory_recommendations.html
 
 
 def _excerpt(text: str | None, evidence: list[str] | None) -> list[ExcerptLine]:
@@ -178,6 +179,7 @@ def build_context(store: Store, studies: list[str] | None = None, since: datetim
         history_studies=n_studies,
         new_signatures=new_sigs.to_dicts(),
         ingest_errors=errors.to_dicts(),
+        memory_recommendations=store.frame_file("report_memory_recommendations").to_dicts(),
     )
 
 

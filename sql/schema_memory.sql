@@ -87,3 +87,22 @@ SELECT design, stage, eco_class, recommended_memory_mb, recommended_memory_limit
        history_trials, key_level, reference_mb, margin, method, expected_oom_rate,
        observed_oom_rate, backtest_runs, last_started_at, oom_risk, rules_version
 FROM memory_next_rows;
+
+-- the backtest classify ran (policies, hindsight factors, the k-swept curve), for the report
+CREATE TABLE IF NOT EXISTS memory_backtest_rows (
+    section VARCHAR,
+    policy VARCHAR,
+    k DOUBLE,
+    oom_risk DOUBLE,
+    runs_with_history BIGINT,
+    coverage DOUBLE,
+    under_provisioned DOUBLE,
+    median_slack DOUBLE,
+    p90_slack DOUBLE,
+    rules_version VARCHAR
+);
+
+CREATE OR REPLACE VIEW memory_backtest AS
+SELECT section, policy, k, oom_risk, runs_with_history, coverage, under_provisioned, median_slack,
+       p90_slack, rules_version
+FROM memory_backtest_rows;

@@ -86,6 +86,13 @@ def test_every_trial_gets_an_as_of_limit_and_the_backtest_reads_the_store(runner
     assert shares == sorted(shares, reverse=True) and shares[0] > shares[-1]
     assert "median slack" in result.stderr
 
+    report = tmp_path / "report.html"
+    assert invoke(runner, "report", "--db", db, "--out", str(report), "-q").exit_code == 0
+    html = report.read_text()
+    section = html[html.index('id="memory-recommendations"'):]
+    assert section.count("<polyline") == 3 and "best fixed history_max x k" in section
+    assert "<td>detailedroute</td>" in section
+
 
 def test_kills_raise_the_next_limit_and_the_risk_is_recorded(runner, tmp_path, db):
     root = tmp_path / "history"
