@@ -5,6 +5,9 @@
     python benchmarks/backtest.py --trials 100000       # the rows replicated (other design names,
                                                         # dates shifted) up to 100,000 trials
     python benchmarks/backtest.py --csv PATH --keep DIR # another history; keep trials and store
+    python benchmarks/backtest.py --cv 3                # design-split cross-validation, in process:
+                                                        # 3 random halvings of the designs, each half
+                                                        # replayed alone (as a store of only those)
 
 Each CSV row (platform, design, stage, peak_mb, runtime_s, date, source) becomes one generic
 trial: `trial.json` {study, case = platform/design, stage, started_at}, `time.txt` with
@@ -79,6 +82,52 @@ def write_trials(rows: list[dict[str, str]], root: Path, total: int | None = Non
     return written
 
 
+def csv_frame(path: Path):
+    """The CSV as the recommender's input frame (what sql/recommend_trials.sql gives for it)."""
+    import polars as pl
+
+    raw = pl.read_csv(path, infer_schema_length=0)
+    date = pl.col("date").str.replace("T", " ")
+    started = pl.coalesce(date.str.to_datetime("%Y-%m-%d %H:%M", strict=False),
+                          date.str.to_datetime("%Y-%m-%d", strict=False))
+    return raw.with_row_index("i").select(
+        trial_id=pl.format("t{}", "i"), layout=pl.lit("generic"),
+        case_name=pl.col("platform") + "/" + pl.col("design"), stage_name=pl.col("stage"),
+        stage_index=pl.lit(None, pl.Int32), trial_index=pl.lit(None, pl.Int32), eco_class=pl.lit(None, pl.String),
+        started_at=started, finished_at=pl.lit(None, pl.Datetime("us")),
+        peak_memory_mb=pl.col("peak_mb").cast(pl.Float64), memory_limit_mb=pl.lit(None, pl.Float64),
+        failure_type=pl.lit(None, pl.String))
+
+
+def cross_validate(path: Path, repeats: int, risk: float) -> None:
+    """Split the designs in random halves `repeats` times; replay each half alone."""
+    import random
+
+    import polars as pl
+
+    sys.path.insert(0, str(HERE.parent))
+    from analyzer.recommend import backtest, verdict
+
+    frame = csv_frame(path)
+    whole = verdict(backtest(frame.lazy(), risk, curve=False))
+    print(f"all designs: {whole.line()}")
+    designs = sorted(frame["case_name"].unique().to_list())
+    rng = random.Random(7)
+    results = []
+    for r in range(repeats):
+        shuffled = designs[:]
+        rng.shuffle(shuffled)
+        for h, half in enumerate((shuffled[: len(shuffled) // 2], shuffled[len(shuffled) // 2:])):
+            v = verdict(backtest(frame.filter(pl.col("case_name").is_in(half)).lazy(), risk, curve=False))
+            results.append(v)
+            print(f"split {r + 1} half {h + 1} ({len(half)} designs): {v.line()}")
+    unders = [v.under_provisioned for v in results]
+    ratios = [v.slack_ratio for v in results]
+    print(f"cross-validation over {len(results)} halves: under-provisioned mean {sum(unders) / len(unders):.2%} "
+          f"(max {max(unders):.2%}); median slack / best fixed factor mean {sum(ratios) / len(ratios):.3f} "
+          f"(max {max(ratios):.3f})")
+
+
 def timed(cmd: list[str], out: Path | None = None) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one process; stdout to `out`."""
     start = time.perf_counter()
@@ -99,9 +148,13 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=None, help="replicate the rows up to this many trials")
     ap.add_argument("--oom-risk", default="0.02")
     ap.add_argument("--keep", type=Path, default=None, help="write trials and store here and keep them")
+    ap.add_argument("--cv", type=int, default=0, metavar="N", help="design-split cross-validation, N halvings")
     args = ap.parse_args()
     if not args.csv.exists():
         raise SystemExit(f"{args.csv}: no such file (pass --csv)")
+    if args.cv:
+        cross_validate(args.csv, args.cv, float(args.oom_risk))
+        return
     work = args.keep or Path(tempfile.mkdtemp(prefix="analyzer-backtest-"))
     root, db = work / "trials", work / "store.duckdb"
     if root.exists():
