@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 
 import polars as pl
 
@@ -231,23 +232,29 @@ def next_recommendations(trials: pl.LazyFrame, oom_risk: float = DEFAULT_OOM_RIS
     keyed = with_keys(trials).filter(pl.col("design").is_not_null())
     per_trial = recommend(keyed, oom_risk)
     key = ["design", "stage", "eco_class"]
-    stats = per_trial.group_by(key).agg(
+    counts = keyed.group_by(key).agg(  # every trial, with or without a start time
         trials=pl.len().cast(pl.Int64),
         oom_kills=pl.col("killed").sum().cast(pl.Int64),
         last_started_at=pl.col("t").max(),
+    )
+    replayed = per_trial.group_by(key).agg(
         backtest_runs=_evaluable().sum().cast(pl.Int64),
         backtest_under=(_evaluable() & _under()).sum().cast(pl.Int64),
     )
-    # one synthetic run per key after everything: the same as-of step gives its next limit
+    stats = counts.join(replayed, on=key, how="left", nulls_equal=True)
+    # one synthetic run per key after everything: the same as-of step gives its next limit.
+    # Trials without a start time are history too for the next run (placed just before it).
+    last = pl.coalesce(pl.col("t").max(), pl.lit(datetime(1970, 1, 1), pl.Datetime("us")))
     nxt = (keyed.group_by(key).agg(pl.col("layout").first())
-           .join(keyed.select(pl.col("t").max().alias("_tmax")), how="cross")
+           .join(keyed.select(last.alias("_tmax")), how="cross")
            .with_columns(trial_id=pl.concat_str(pl.lit("\x00next"), *[pl.col(c).fill_null("") for c in key],
                                                 separator="\x1f"),
-                         t=pl.col("_tmax") + pl.duration(seconds=1), killed=pl.lit(False),
+                         t=pl.col("_tmax") + pl.duration(seconds=2), killed=pl.lit(False),
                          peak_mb=pl.lit(None, pl.Float64), bound_mb=pl.lit(None, pl.Float64),
                          obs_mb=pl.lit(None, pl.Float64))
            .drop("_tmax"))
-    both = pl.concat([keyed.select(nxt.collect_schema().names()), nxt], how="vertical_relaxed")
+    history = keyed.with_columns(t=pl.coalesce(pl.col("t"), last + pl.duration(seconds=1)))
+    both = pl.concat([history.select(nxt.collect_schema().names()), nxt], how="vertical_relaxed")
     recs = recommend(both, oom_risk).filter(pl.col("trial_id").str.starts_with("\x00next"))
     return (recs.join(stats, on=key, how="left", nulls_equal=True)
             .with_columns(
@@ -256,7 +263,8 @@ def next_recommendations(trials: pl.LazyFrame, oom_risk: float = DEFAULT_OOM_RIS
                                      pl.col("reference_mb").round(1), pl.col("margin").round(3),
                                      "key_level", "margin_source")),
                 expected_oom_rate=pl.when(pl.col("recommended_memory_mb").is_not_null()).then(pl.lit(oom_risk)),
-                observed_oom_rate=pl.col("backtest_under") / pl.col("backtest_runs"),
+                observed_oom_rate=pl.when(pl.col("backtest_runs") > 0)
+                .then(pl.col("backtest_under") / pl.col("backtest_runs")),
             )
             .select(*key, "recommended_memory_mb", "recommended_memory_limit", "trials", "oom_kills",
                     "history_trials", "key_level", "reference_mb", "margin", "method",

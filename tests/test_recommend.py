@@ -118,3 +118,13 @@ def test_docker_limit_syntax():
 def test_risk_out_of_range_is_refused(risk):
     with pytest.raises(ValueError):
         R.check_risk(risk)
+
+
+def test_trials_without_a_start_time_are_history_for_the_next_run_only():
+    rows = [{**run(i, 500.0 + i), "started_at": None} for i in range(3)]
+    per_trial = R.trial_recommendations(trials(rows)).collect()
+    assert per_trial["recommended_memory_mb"].null_count() == 3      # no order, no as-of limit
+    nxt = R.next_recommendations(trials(rows)).collect().row(0, named=True)
+    assert nxt["trials"] == 3 and nxt["history_trials"] == 3
+    assert nxt["recommended_memory_mb"] >= 502.0
+    assert nxt["backtest_runs"] is None and nxt["observed_oom_rate"] is None
