@@ -196,7 +196,8 @@ def recommend(trials: pl.LazyFrame, oom_risk: float = DEFAULT_OOM_RISK) -> pl.La
     frame = _asof_quantile(frame, calib, ["cell"], q, "m_cell", MIN_CALIBRATION)
     frame = _asof_quantile(frame, calib, ["key_level"], q, "m_level", MIN_CALIBRATION)
     frame = _asof_quantile(frame, calib, [], q, "m_all", MIN_CALIBRATION)
-    margin = pl.coalesce("m_key", "m_cell", "m_level", "m_all", pl.lit(UNCALIBRATED_MARGIN)).clip(upper_bound=MAX_MARGIN)
+    margin = pl.coalesce("m_key", "m_cell", "m_level", "m_all",
+                         pl.lit(UNCALIBRATED_MARGIN)).clip(upper_bound=MAX_MARGIN)
     source = (pl.when(pl.col("m_key").is_not_null()).then(pl.lit("key"))
               .when(pl.col("m_cell").is_not_null()).then(pl.col("cell"))
               .when(pl.col("m_level").is_not_null()).then(pl.col("key_level"))
@@ -219,7 +220,8 @@ def check_risk(oom_risk: float) -> None:
 def trial_recommendations(trials: pl.LazyFrame, oom_risk: float = DEFAULT_OOM_RISK) -> pl.LazyFrame:
     """The per-trial rows analyzer stores (NULL recommendation without earlier history)."""
     keyed = with_keys(trials)
-    recs = recommend(keyed, oom_risk).select(*[c for c in RECOMMENDATION_SCHEMA if c not in ("design", "stage", "eco_class")])
+    own = [c for c in RECOMMENDATION_SCHEMA if c not in ("design", "stage", "eco_class")]
+    recs = recommend(keyed, oom_risk).select(own)
     return (keyed.select("trial_id", "design", "stage", "eco_class")
             .join(recs, on="trial_id", how="left")
             .with_columns(oom_risk=pl.lit(oom_risk, pl.Float64))
@@ -230,18 +232,12 @@ def next_recommendations(trials: pl.LazyFrame, oom_risk: float = DEFAULT_OOM_RIS
     """Per (design, stage, ECO class): the limit for its next run, from all history, with the
     trials and kills behind it and the key's backtest out-of-memory rate."""
     keyed = with_keys(trials).filter(pl.col("design").is_not_null())
-    per_trial = recommend(keyed, oom_risk)
     key = ["design", "stage", "eco_class"]
     counts = keyed.group_by(key).agg(  # every trial, with or without a start time
         trials=pl.len().cast(pl.Int64),
         oom_kills=pl.col("killed").sum().cast(pl.Int64),
         last_started_at=pl.col("t").max(),
     )
-    replayed = per_trial.group_by(key).agg(
-        backtest_runs=_evaluable().sum().cast(pl.Int64),
-        backtest_under=(_evaluable() & _under()).sum().cast(pl.Int64),
-    )
-    stats = counts.join(replayed, on=key, how="left", nulls_equal=True)
     # one synthetic run per key after everything: the same as-of step gives its next limit.
     # Trials without a start time are history too for the next run (placed just before it).
     last = pl.coalesce(pl.col("t").max(), pl.lit(datetime(1970, 1, 1), pl.Datetime("us")))
@@ -253,9 +249,18 @@ def next_recommendations(trials: pl.LazyFrame, oom_risk: float = DEFAULT_OOM_RIS
                          peak_mb=pl.lit(None, pl.Float64), bound_mb=pl.lit(None, pl.Float64),
                          obs_mb=pl.lit(None, pl.Float64))
            .drop("_tmax"))
-    history = keyed.with_columns(t=pl.coalesce(pl.col("t"), last + pl.duration(seconds=1)))
+    # (they come after every timed trial, so the timed trials' as-of limits are unchanged)
+    history = keyed.with_columns(_timed=pl.col("t").is_not_null(),
+                                 t=pl.coalesce(pl.col("t"), last + pl.duration(seconds=1)))
+    nxt = nxt.with_columns(_timed=pl.lit(False))
     both = pl.concat([history.select(nxt.collect_schema().names()), nxt], how="vertical_relaxed")
-    recs = recommend(both, oom_risk).filter(pl.col("trial_id").str.starts_with("\x00next"))
+    replay = recommend(both, oom_risk)
+    replayed = replay.filter(pl.col("_timed")).group_by(key).agg(
+        backtest_runs=_evaluable().sum().cast(pl.Int64),
+        backtest_under=(_evaluable() & _under()).sum().cast(pl.Int64),
+    )
+    stats = counts.join(replayed, on=key, how="left", nulls_equal=True)
+    recs = replay.filter(pl.col("trial_id").str.starts_with("\x00next"))
     return (recs.join(stats, on=key, how="left", nulls_equal=True)
             .with_columns(
                 method=pl.when(pl.col("recommended_memory_mb").is_null()).then(pl.lit("no history"))
@@ -325,7 +330,8 @@ def _hindsight_row(frame: pl.LazyFrame, family: str, rate: float) -> pl.LazyFram
     """The smallest fixed k for `family` whose under-provisioned share is <= rate, in hindsight."""
     ratio = (pl.when(pl.col("bound_mb").is_not_null()).then(pl.lit(math.inf))
              .otherwise(pl.col("peak_mb") / pl.col(family)))
-    known = frame.filter(pl.col(family).is_not_null() & (pl.col("peak_mb").is_not_null() | pl.col("bound_mb").is_not_null()))
+    known = frame.filter(pl.col(family).is_not_null()
+                         & (pl.col("peak_mb").is_not_null() | pl.col("bound_mb").is_not_null()))
     k = known.select(ratio.quantile(max(0.0, 1.0 - rate), "higher").alias("k"))
     limited = frame.join(k, how="cross")
     row = _policy_row(limited, pl.col(family) * pl.col("k"), "hindsight", f"best fixed {family} x k", None, rate)

@@ -111,7 +111,8 @@ def test_kills_raise_the_next_limit_and_the_risk_is_recorded(runner, tmp_path, d
     failure = query_rows(runner, db, "select failure_type from failures")[0]
     assert failure["failure_type"] == "out_of_memory"
 
-    kill(root, "k2", "asap7/SramBridge", "detailedroute", "2030-01-02T00:00:00Z", f"{int(rec['recommended_memory_mb'])}m")
+    limit = f"{int(rec['recommended_memory_mb'])}m"   # killed again, at the limit analyzer recommended
+    kill(root, "k2", "asap7/SramBridge", "detailedroute", "2030-01-02T00:00:00Z", limit)
     assert invoke(runner, "ingest", str(root), "--db", db, "-q").exit_code == 0
     assert invoke(runner, "classify", "--db", db, "-q", "--oom-risk", "0.05").exit_code == 0
     again = query_rows(runner, db, """select * from memory_recommendations

@@ -33,7 +33,8 @@ def by_id(frame: pl.LazyFrame) -> dict[str, dict]:
 
 
 def test_no_history_is_null_and_same_start_is_not_history():
-    rows = [run(0, 100.0), run(1, 120.0), {**run(2, 130.0), "trial_id": "t0002b", "started_at": T0 + timedelta(hours=1)}]
+    twin = {**run(2, 130.0), "trial_id": "t0002b", "started_at": T0 + timedelta(hours=1)}
+    rows = [run(0, 100.0), run(1, 120.0), twin]
     recs = by_id(R.trial_recommendations(trials(rows)))
     assert recs["t0000"]["recommended_memory_mb"] is None
     # the two runs that started at the same time both see only t0000
