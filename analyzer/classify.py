@@ -378,7 +378,7 @@ def classify_stored(store: Store, rules: RuleSet) -> Classification:
     return _replay(trials.lazy(), *(pl.concat([p[i] for p in parts]) for i in range(3)))
 
 
-def classify_store(store: Store, rules: RuleSet) -> Classification:
+def classify_store(store: Store, rules: RuleSet, oom_risk: float | None = None) -> Classification:
     """(Re)classify every trial in the store and replace the stored verdicts, in one transaction."""
     result = classify_stored(store, rules)
     stamp = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
@@ -390,4 +390,23 @@ def classify_store(store: Store, rules: RuleSet) -> Classification:
         store.insert("evidence_rows", result.evidence)
         store.insert("containment_rows", result.containment)
         store.insert("study_verdicts", result.studies)
+        store_memory_recommendations(store, rules.version, oom_risk)
     return result
+
+
+def store_memory_recommendations(store: Store, rules_version: str, oom_risk: float | None) -> None:
+    """Memory recommendations (analyzer/recommend.py) from the verdicts just written, recorded
+    with the rules version and the out-of-memory risk they were calibrated for."""
+    from .recommend import (DEFAULT_OOM_RISK, ENGINE as RECOMMEND_ENGINE, backtest, next_recommendations,
+                            trial_recommendations)
+
+    risk = DEFAULT_OOM_RISK if oom_risk is None else oom_risk
+    trials = store.frame_file("recommend_trials").lazy()
+    per_trial, per_key = pl.collect_all([trial_recommendations(trials, risk), next_recommendations(trials, risk)],
+                                        engine=RECOMMEND_ENGINE)
+    replay = backtest(trials, risk, curve_risks=())  # for the report; `analyzer backtest` sweeps the risk too
+    for table, frame in (("memory_recommendation_rows", per_trial), ("memory_next_rows", per_key),
+                         ("memory_backtest_rows", replay)):
+        store.execute(f"DELETE FROM {table}")
+        store.insert(table, frame.with_columns(rules_version=pl.lit(rules_version)))
+    store.execute("INSERT OR REPLACE INTO meta VALUES ('oom_risk', ?)", [str(risk)])

@@ -186,12 +186,22 @@ def rules_option(func: Callable[..., Any]) -> Callable[..., Any]:
                         help="A rules file adding to or overriding the shipped rules.")(func)
 
 
+def oom_risk_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Target share of runs under-provisioned by the memory recommendations (analyzer/recommend.py)."""
+    return click.option("--oom-risk", type=click.FloatRange(0.0, 0.5, min_open=True, max_open=True),
+                        default=None, metavar="SHARE",
+                        help="Target share of runs the recommended memory limits may leave "
+                             "under-provisioned (default 0.02 = 2 %).")(func)
+
+
 @main.command()
 @db_option
 @rules_option
+@oom_risk_option
 @quiet_option
 @handle_errors
-def classify(db: str | None, lock_timeout: float | None, rules_file: str | None, quiet: bool) -> None:
+def classify(db: str | None, lock_timeout: float | None, rules_file: str | None, oom_risk: float | None,
+             quiet: bool) -> None:
     """(Re)classify every trial in the store from the store alone.
 
     Example (with site rules added to the shipped ones):
@@ -199,16 +209,17 @@ def classify(db: str | None, lock_timeout: float | None, rules_file: str | None,
     \b
         analyzer classify --db nightly.duckdb --rules site.toml
     """
-    run_classify(db, lock_timeout, rules_file, quiet)
+    run_classify(db, lock_timeout, rules_file, quiet, oom_risk)
 
 
-def run_classify(db: str | None, lock_timeout: float | None, rules_file: str | None, quiet: bool):
+def run_classify(db: str | None, lock_timeout: float | None, rules_file: str | None, quiet: bool,
+                 oom_risk: float | None = None):
     from .classify import classify_store
     from .rules import load_rules
 
     rules = load_rules(rules_file)
     with open_store(db, lock_timeout=lock_timeout, create=False) as store:
-        result = classify_store(store, rules)
+        result = classify_store(store, rules, oom_risk)
     if not quiet:
         counts = result.failures["failure_type"].value_counts(sort=True)
         by_type = ", ".join(f"{t} {n}" for t, n in counts.iter_rows())
@@ -275,12 +286,13 @@ def run_report(db: str | None, lock_timeout: float | None, studies: list[str], s
               help="Pipe the same JSON summary to CMD's stdin (run by the shell; a failure only warns).")
 @click.option("--summary-json", default=None, metavar="FILE", type=click.Path(dir_okay=False),
               help="Write the same JSON summary to FILE.")
+@oom_risk_option
 @quiet_option
 @handle_errors
 def run(roots: tuple[str, ...], db: str | None, lock_timeout: float | None, study: str | None,
         config: str | None, default_memory_limit: str | None, out: str, rules_file: str | None,
         fail_on: str | None, notify_url: str | None, notify_command: str | None,
-        summary_json: str | None, quiet: bool) -> None:
+        summary_json: str | None, oom_risk: float | None, quiet: bool) -> None:
     """Ingest ROOTS, classify, and write the report: the nightly job in one command.
 
     Example (a cron line that fails only on new out-of-memory trials):
@@ -293,7 +305,7 @@ def run(roots: tuple[str, ...], db: str | None, lock_timeout: float | None, stud
 
     check_report_out(out, db)  # before any work: --out must not be the store
     ingested = run_ingest(list(roots), db, lock_timeout, study, config, default_memory_limit, quiet)
-    run_classify(db, lock_timeout, rules_file, quiet)
+    run_classify(db, lock_timeout, rules_file, quiet, oom_risk)
     run_report(db, lock_timeout, [], None, out, quiet)
     if notify_url or notify_command or summary_json:
         run_notify(db, lock_timeout, ingested.new_trial_ids, out, notify_url, notify_command, summary_json, quiet)
@@ -537,6 +549,37 @@ def _query_text(sql: str | None, sql_file: Any, name: str | None) -> str:
     if sql == "-" or (sql is None and name is None and not sys.stdin.isatty()):
         return sys.stdin.read()
     return sql or ""
+
+
+@main.command()
+@db_option
+@format_option
+@oom_risk_option
+@click.option("--no-curve", is_flag=True, help="Only the policies and the hindsight factors.")
+@quiet_option
+@handle_errors
+def backtest(db: str | None, lock_timeout: float | None, fmt: str, oom_risk: float | None, no_curve: bool,
+             quiet: bool) -> None:
+    """Replay the store's memory history in time order: analyzer's recommended limits against
+    fixed-factor rules (Noodle 2's previous peak x 1.5, history max x k, P90 x k).
+
+    Example (judged at a 1 % out-of-memory target, without the risk/slack curve):
+
+    \b
+        analyzer backtest --db history.duckdb --oom-risk 0.01 --no-curve
+    """
+    from .recommend import backtest as run_backtest, verdict
+
+    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
+        recorded = store.scalar("SELECT max(value) FROM meta WHERE key = 'oom_risk'")
+        trials = store.frame_file("recommend_trials")
+    risk = oom_risk if oom_risk is not None else float(recorded or 0.02)
+    result = run_backtest(trials.lazy(), risk, curve=not no_curve)
+    write_frame(result, fmt)
+    summary = verdict(result)
+    if not quiet:
+        click.echo(f"backtest: {trials.height} trials, target {risk:.2%}; "
+                   + (summary.line() if summary else "no run has earlier history"), err=True)
 
 
 def _split_param(text: str) -> tuple[str, str]:

@@ -71,6 +71,7 @@ class ReportContext:
     limits: dict[str, int] = field(default_factory=lambda: {
         "failed": MAX_FAILED_ROWS, "points": MAX_MEMORY_POINTS, "rows": MAX_TABLE_ROWS})
     time_metrics: dict[str, Any] = field(default_factory=dict)  # time_metrics_report.py
+    memory_recommendations: list[dict[str, Any]] = field(default_factory=list)  # _memory_recommendations.html
 
 
 def _excerpt(text: str | None, evidence: list[str] | None) -> list[ExcerptLine]:
@@ -182,6 +183,7 @@ def build_context(store: Store, studies: list[str] | None = None, since: datetim
         new_signatures=new_sigs.to_dicts(),
         ingest_errors=errors.to_dicts(),
         time_metrics=time_metrics,
+        memory_recommendations=store.frame_file("report_memory_recommendations").to_dicts(),
     )
 
 

@@ -243,37 +243,7 @@ SELECT trial_id, failure_type, signal, source, line_no, text, confidence,
        counted AS counts_toward_verdict, precedence
 FROM evidence_rows;
 
-CREATE OR REPLACE VIEW memory AS
-WITH base AS (
-    SELECT t.trial_id, t.study, t.eco_class, t.stage_index, t.peak_memory_mb, t.memory_limit_mb,
-           t.peak_memory_source, t.memory_limit_source, f.failure_type
-    FROM trials t LEFT JOIN failure_rows f USING (trial_id)
-    WHERE t.peak_memory_mb IS NOT NULL OR t.memory_limit_mb IS NOT NULL
-), suggested AS (
-    SELECT *,
-        CASE
-            WHEN failure_type = 'out_of_memory' AND memory_limit_mb > 0
-                 AND (peak_memory_mb IS NULL OR peak_memory_mb <= 0) THEN 'consider'
-            WHEN failure_type = 'out_of_memory' AND memory_limit_mb > 0
-                 AND peak_memory_mb >= 0.95 * memory_limit_mb THEN 'suggest'
-        END AS suggestion_kind
-    FROM base
-)
-SELECT trial_id, study, eco_class, stage_index, peak_memory_mb, memory_limit_mb,
-       peak_memory_mb / nullif(memory_limit_mb, 0) AS usage_ratio,
-       memory_limit_mb - peak_memory_mb AS headroom_mb,
-       CASE WHEN suggestion_kind IS NOT NULL THEN 1.5 * memory_limit_mb END AS suggested_memory_mb,
-       CASE WHEN suggestion_kind IS NOT NULL THEN
-           CASE WHEN (1.5 * memory_limit_mb) % 1024 = 0
-                    THEN CAST(CAST(1.5 * memory_limit_mb / 1024 AS BIGINT) AS VARCHAR) || 'g'
-                WHEN (1.5 * memory_limit_mb) % 1 = 0
-                    THEN CAST(CAST(1.5 * memory_limit_mb AS BIGINT) AS VARCHAR) || 'm'
-                ELSE CAST(CAST(round(1.5 * memory_limit_mb * 1024) AS BIGINT) AS VARCHAR) || 'k'
-           END
-       END AS suggested_memory_limit,
-       suggestion_kind,
-       peak_memory_source, memory_limit_source
-FROM suggested;
+-- `memory` is defined in schema_memory.sql (it joins the memory recommendations).
 
 CREATE OR REPLACE VIEW contained_eco_classes AS
 SELECT study, eco_class, trigger_trial_id, trigger_failure_type, contained_at,

@@ -50,7 +50,7 @@ def test_report_renders_in_headless_chromium_without_errors_or_requests(sample_r
         page.goto(sample_report.as_uri())
         for section in SECTIONS:
             assert page.locator(f"section#{section} h2").is_visible()
-        assert page.locator("svg").count() == 7  # failures, peak vs limit, usage bands, 3 QoR metrics, history
+        assert page.locator("svg").count() == 8  # failures, peak vs limit, usage bands, risk/slack curve, 3 QoR metrics, history
         assert page.locator("section#metrics svg title", has_text="wns_ps: median change").count() == 1
         assert page.locator("svg text", has_text="peak memory (MiB)").count() == 1
         assert page.locator("section#failures tbody tr").count() == 33

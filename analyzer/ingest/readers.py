@@ -63,9 +63,13 @@ def read_trial_summary(path: str, text: str) -> Facts:
 
 def read_trial_config(path: str, text: str) -> Facts:
     config = load_mapping(Path(path), text)
+    stage = config.get("stage")
+    named_stage = isinstance(stage, str) and not stage.strip().lstrip("+-").isdigit()
     values = {
         "study": config.get("study"), "case_name": config.get("case"),
-        "stage_index": config.get("stage"), "trial_index": config.get("trial"),
+        # a stage may be a number (Noodle 2) or a flow step's name (`detailed_route`)
+        "stage_index": None if named_stage else stage, "stage_name": stage if named_stage else None,
+        "trial_index": config.get("trial"),
         "eco_name": config.get("eco_name") or config.get("eco_type"),
         "eco_class": config.get("eco_class"), "started_at": config.get("started_at"),
         "finished_at": config.get("finished_at"), "command": config.get("command"),

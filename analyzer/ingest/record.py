@@ -133,6 +133,7 @@ COLUMNS: dict[str, tuple[str, pl.DataType]] = {
     "ingested_at": ("time", pl.Datetime("us")),
     # analyzer/ingest/metrics.py writes it (our own JSON); the column comes from sql/schema_metrics.sql
     "file_metrics_json": ("json", pl.String),
+    "stage_name": ("str", pl.String),  # a generic trial's stage given as a name; sql/schema_memory.sql
 }
 SCHEMA: dict[str, pl.DataType] = {name: dtype for name, (_, dtype) in COLUMNS.items()}
 
@@ -188,6 +189,7 @@ class TrialRecord:
     fingerprint: str | None = None
     ingested_at: datetime | None = None
     file_metrics_json: str | None = None
+    stage_name: str | None = None
     problems: list[str] = field(default_factory=list, repr=False, compare=False)
 
     def put(self, name: str, value: Any, *, replace: bool = False) -> bool:
