@@ -133,6 +133,40 @@ class Store:
             raise
         self.con.execute("COMMIT")
 
+    # ------------------------------------------------------------ whole logs (sql/schema_logs.sql)
+
+    def replace_trial_logs(self, trial_ids: pl.Series, streams: pl.DataFrame,
+                           chunks: pl.DataFrame | None, vocabulary: dict[str, Any]) -> None:
+        """These trials' stored logs replace what the store had (call inside a transaction); the
+        vocabulary that produced their candidate lines is recorded once."""
+        self.delete_trials(("log_streams", "log_chunks"), trial_ids)
+        self.insert("log_streams", streams)
+        if chunks is not None:
+            self.insert("log_chunks", chunks)
+        self.execute(
+            "INSERT OR IGNORE INTO log_vocabularies VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)",
+            [vocabulary["vocabulary"], vocabulary["words"], vocabulary["excluded_prefixes"],
+             vocabulary["covered_patterns"], vocabulary["rules_version"]], origin="log_vocabularies")
+
+    def iter_log_chunks(self, targets: pl.DataFrame, ordered: bool = False, batch_rows: int = 32
+                        ) -> Iterator[tuple[str, str, int, int, bytes]]:
+        """trial_id, stream, first_line, n_lines, zstd data of the chunks of these (trial_id,
+        stream) pairs, fetched a few at a time (bounded memory); `ordered` sorts by trial, stream
+        and chunk (for one log: the blobs are not sorted in memory otherwise)."""
+        cur = self.con.cursor()
+        try:
+            cur.register("_log_targets", targets.select("trial_id", "stream"))
+            order = "ORDER BY c.trial_id, c.stream, c.chunk_no" if ordered else ""
+            cur.execute(f"""SELECT c.trial_id, c.stream, c.first_line, c.n_lines, c.data
+                            FROM log_chunks c JOIN _log_targets t USING (trial_id, stream) {order}""")
+            while True:
+                rows = cur.fetchmany(batch_rows)
+                if not rows:
+                    break
+                yield from rows
+        finally:
+            cur.close()
+
 
 def _connect(path: str, read_only: bool, lock_timeout: float) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + lock_timeout
@@ -198,3 +232,4 @@ def _check_version(store: Store) -> None:
             f"{store.path}: written by a newer analyzer (schema {version}, this one reads "
             f"{SCHEMA_VERSION}); upgrade analyzer (pip install -U analyzer)"
         )
+

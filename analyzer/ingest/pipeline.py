@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterable
 import polars as pl
 
 from ..eco import default_eco_classes
+from ..logstore import write_stored_logs
 from ..store import Store
 from ..units import MIB, parse_time
 from . import ParseError
@@ -374,6 +375,7 @@ def _write_batch(store: Store, parses: list[_TrialParse], warn: Warn, report: In
         store.delete_trials(TRIAL_TABLES, ids)
         store.insert("trial_facts", trials)
         store.insert("log_lines", lines)
+        write_stored_logs(store, ids, logs, scan, keys)  # whole logs, compressed (logstore.py)
         store.insert("memory_sample_rows", samples)
         store.insert("ingest_error_rows", errors)
     for row in errors.iter_rows(named=True):
