@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 import polars as pl
 
+from .logstore import late_rule_matches
 from .rules import RuleSet, Signal
 from .store import Store
 
@@ -77,8 +78,11 @@ def structured_evidence(trials: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     return pl.concat(parts, how="vertical") if parts else pl.LazyFrame(schema=EVIDENCE_SCHEMA)
 
 
-def text_evidence(lines: pl.LazyFrame, trials: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
-    """Every (rule, kept line) match, restricted to the rule's streams and to failed trials."""
+def text_evidence(lines: pl.LazyFrame, trials: pl.LazyFrame, rules: RuleSet,
+                  late: pl.DataFrame | None = None) -> pl.LazyFrame:
+    """Every (rule, kept line) match, restricted to the rule's streams and to failed trials.
+    `late`: matches of rules the kept lines do not cover, found in the whole stored logs
+    (logstore.late_rule_matches: trial_id, rule_id, stream, line_no, text)."""
     joined = lines.join(trials.select("trial_id", "failed"), on="trial_id", how="inner")
     # most trials succeed: rules that only apply to failures scan only the failed trials' lines
     of_failed = joined.filter(pl.col("failed")).cache()
@@ -91,6 +95,18 @@ def text_evidence(lines: pl.LazyFrame, trials: pl.LazyFrame, rules: RuleSet) -> 
             pl.lit(rule.confidence, pl.String).alias("confidence"),
             pl.lit(rule.precedence, pl.Int64).alias("precedence"), pl.lit(rule.kind, pl.String).alias("kind"),
         ))
+    if late is not None and late.height:
+        found = late.lazy()
+        for rule in rules.rules:
+            parts.append(found.filter(pl.col("rule_id") == rule.id).select(
+                "trial_id", pl.lit(rule.type).alias("failure_type"), pl.lit(rule.id).alias("signal"),
+                pl.col("stream").alias("source"), "line_no", "text",
+                pl.lit(rule.confidence, pl.String).alias("confidence"),
+                pl.lit(rule.precedence, pl.Int64).alias("precedence"), pl.lit(rule.kind, pl.String).alias("kind"),
+            ))
+        # a whole-log match may also be a kept line: count it once
+        return pl.concat(parts, how="vertical").unique(
+            ["trial_id", "signal", "source", "line_no"], keep="first", maintain_order=True)
     return pl.concat(parts, how="vertical") if parts else pl.LazyFrame(schema=EVIDENCE_SCHEMA)
 
 
@@ -295,12 +311,12 @@ class Classification:
     studies: pl.DataFrame
 
 
-def _trial_verdicts(trials: pl.LazyFrame, lines: pl.LazyFrame,
-                    rules: RuleSet) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def _trial_verdicts(trials: pl.LazyFrame, lines: pl.LazyFrame, rules: RuleSet,
+                    late: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """verdict rows, failures and evidence of some trials: each trial depends only on its own facts
     and lines, so any partition of the trials gives the same rows."""
     trials = with_failed(with_eco_classes(trials, rules)).cache()
-    evidence = pl.concat([structured_evidence(trials, rules), text_evidence(lines, trials, rules)], how="vertical")
+    evidence = pl.concat([structured_evidence(trials, rules), text_evidence(lines, trials, rules, late)], how="vertical")
     evidence = resolve_sigkill(evidence, trials, rules).cache()
     verdict = verdicts(evidence, trials, rules)
     failed = trials.filter(pl.col("failed")).select("trial_id")
@@ -346,7 +362,9 @@ def classify_store(store: Store, rules: RuleSet) -> Classification:
         chunk = trials.slice(offset, TRIALS_PER_PARTITION)
         with store.registered("partition", chunk.select("trial_id")):
             lines = store.frame_file("classify_lines")
-        parts.append(_trial_verdicts(chunk.lazy(), lines.lazy(), rules))
+        # rules the kept lines do not cover run over the whole stored logs (logstore.py)
+        late = late_rule_matches(store, rules, with_failed(chunk.lazy()).select("trial_id", "failed").collect())
+        parts.append(_trial_verdicts(chunk.lazy(), lines.lazy(), rules, late))
     result = _replay(trials.lazy(), *(pl.concat([p[i] for p in parts]) for i in range(3)))
     stamp = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
     with store.transaction():

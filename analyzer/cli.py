@@ -230,6 +230,29 @@ def rules_check(path: str) -> None:
     click.echo(f"{path}: ok ({len(ruleset.rules)} rules after merging, version {ruleset.version})")
 
 
+@main.command("logs")
+@click.argument("trial")
+@click.option("--stream", "streams", multiple=True, type=click.Choice(["stdout", "stderr", "kernel", "time"]),
+              help="Only this stream (repeat for several; default: every stored one).")
+@click.option("--grep", "pattern", default=None, metavar="REGEX",
+              help="Only lines matching this regex (Rust syntax, like rules), as stream:line: text.")
+@click.option("--ignore-case", "-i", is_flag=True, help="Case-insensitive --grep.")
+@db_option
+@handle_errors
+def logs(trial: str, streams: tuple[str, ...], pattern: str | None, ignore_case: bool, db: str | None,
+         lock_timeout: float | None) -> None:
+    """Print a trial's stored log from the store (the artifacts may be deleted). TRIAL is a
+    trial_id or a unique suffix of one. With --grep, exit 1 when no line matches."""
+    from .logstore import show_log
+
+    out = sys.stdout.buffer
+    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
+        n = show_log(store, trial, list(streams), pattern, ignore_case, out.write)
+    out.flush()
+    if pattern is not None and n == 0:
+        sys.exit(int(ExitCode.ERROR))
+
+
 @main.command()
 @click.argument("sql", required=False)
 @click.option("--file", "sql_file", type=click.File("r"), help="Read the SQL from a file.")

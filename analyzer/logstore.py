@@ -190,3 +190,44 @@ def grep_log(store: Store, trial_id: str, streams: list[str], pattern: str) -> I
         hit = lines.filter(pl.col("text").str.contains(pattern))
         if hit.height:
             yield hit.select("stream", "line_no", "text")
+
+
+STREAM_ORDER = ("stdout", "stderr", "kernel", "time")
+
+
+def show_log(store: Store, trial: str, streams: list[str], pattern: str | None, ignore_case: bool,
+             write) -> int:
+    """`analyzer logs`: write a trial's stored log(s) with `write(bytes)`; with a pattern, only the
+    matching lines as `stream:line_no: text`. Returns the number of lines written for a pattern
+    (else of streams). Unknown trials and trials without stored logs are clear errors."""
+    from .errors import AnalyzerError
+
+    trial_id = resolve_trial(store, trial)
+    if trial_id is None:
+        raise AnalyzerError(f"no trial {trial!r} in {store.path} (give a trial_id from "
+                            f"`analyzer query \"select trial_id from trials\"`, or a unique suffix)")
+    stored = store.frame("SELECT stream FROM log_streams WHERE trial_id = ? AND codec IS NOT NULL",
+                         [trial_id])["stream"].to_list()
+    chosen = [s for s in STREAM_ORDER if s in stored and (not streams or s in streams)]
+    if not chosen:
+        what = f"no stored {'/'.join(streams)} log" if streams else "no stored log"
+        raise AnalyzerError(f"{trial_id}: {what} (stored: {', '.join(stored) or 'none'}; trials "
+                            f"ingested before analyzer kept whole logs have only trial_log_lines)")
+    if pattern is None:
+        for stream in chosen:
+            if len(chosen) > 1:
+                write(f"==> {trial_id} {stream} <==\n".encode())
+            for data in read_log(store, trial_id, stream):
+                write(data)
+        return len(chosen)
+    regex = f"(?i){pattern}" if ignore_case else pattern
+    try:
+        pl.Series([""]).str.contains(regex)
+    except pl.exceptions.PolarsError as exc:
+        raise AnalyzerError(f"--grep {pattern!r}: not a valid regex: {str(exc).strip().splitlines()[-1]}") from exc
+    n = 0
+    for hits in grep_log(store, trial_id, chosen, regex):
+        for stream, line_no, text in hits.iter_rows():
+            write(f"{stream}:{line_no}: {text}\n".encode("utf-8", "replace"))
+        n += hits.height
+    return n
