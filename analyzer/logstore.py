@@ -23,7 +23,7 @@ from typing import Iterator
 import polars as pl
 
 from .ingest.logs import (CHUNK_SCHEMA, EXCLUDED_PREFIXES, MAX_LINE_CHARS, PREFILTER_WORDS, LogFile,
-                          LogScan, compact_text, split_lines)
+                          LogScan, chunk_frames, compact_text, split_lines)
 from .rules import Rule, RuleSet
 from .store import Store
 
@@ -50,8 +50,9 @@ def vocabulary() -> dict:
     return {"vocabulary": vid, **doc, "rules_version": shipped.version}
 
 
-def stored_logs(logs: list[LogFile], scan: LogScan, keys: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """log_streams and log_chunks rows of a scanned batch (`keys`: key -> trial_id)."""
+def stored_logs(logs: list[LogFile], scan: LogScan, keys: pl.DataFrame
+                ) -> tuple[pl.DataFrame, Iterator[pl.DataFrame] | None]:
+    """log_streams rows and log_chunks frames of a scanned batch (`keys`: key -> trial_id)."""
     vid = vocabulary()["vocabulary"]
     rows = [{"key": log.key, "stream": log.stream, "path": log.path, "size_bytes": st.size_bytes,
              "lines": st.lines, "compressed_bytes": st.compressed_bytes,
@@ -62,8 +63,8 @@ def stored_logs(logs: list[LogFile], scan: LogScan, keys: pl.DataFrame) -> tuple
                .join(keys, on="key").select(list(STREAM_COLUMNS)))
     chunks = None
     if scan.chunks is not None:
-        chunks = scan.chunks.join(keys, on="key").select(
-            "trial_id", *[c for c in CHUNK_SCHEMA if c != "key"])
+        columns = ["trial_id", *[c for c in CHUNK_SCHEMA if c != "key"]]
+        chunks = (frame.join(keys, on="key").select(columns) for frame in chunk_frames(scan.chunks))
     return streams, chunks
 
 

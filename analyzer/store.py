@@ -7,7 +7,7 @@ import re
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import duckdb
 import polars as pl
@@ -18,6 +18,7 @@ from .resources import resource_dir
 SCHEMA_VERSION = "1"
 DEFAULT_DB = "analyzer.duckdb"
 DEFAULT_LOCK_TIMEOUT_SECONDS = 30.0
+LOG_WRITE_MEMORY_LIMIT = "200MB"  # DuckDB's buffer cache while an ingest writes whole logs
 
 
 def default_db_path() -> str:
@@ -136,13 +137,19 @@ class Store:
     # ------------------------------------------------------------ whole logs (sql/schema_logs.sql)
 
     def replace_trial_logs(self, trial_ids: pl.Series, streams: pl.DataFrame,
-                           chunks: pl.DataFrame | None, vocabulary: dict[str, Any]) -> None:
+                           chunks: Iterable[pl.DataFrame] | None, vocabulary: dict[str, Any]) -> None:
         """These trials' stored logs replace what the store had (call inside a transaction); the
-        vocabulary that produced their candidate lines is recorded once."""
+        chunks come in a few frames (bounded copies); the vocabulary that produced their
+        candidate lines is recorded once."""
+        if not getattr(self, "_log_memory_capped", False):
+            # DuckDB keeps written blocks cached up to 80 % of RAM by default; while whole logs
+            # stream in, cached blocks are worth less than a flat RSS (they are on disk)
+            self.execute(f"SET memory_limit = '{LOG_WRITE_MEMORY_LIMIT}'")
+            self._log_memory_capped = True
         self.delete_trials(("log_streams", "log_chunks"), trial_ids)
         self.insert("log_streams", streams)
-        if chunks is not None:
-            self.insert("log_chunks", chunks)
+        for frame in chunks or ():
+            self.insert("log_chunks", frame)
         self.execute(
             "INSERT OR IGNORE INTO log_vocabularies VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)",
             [vocabulary["vocabulary"], vocabulary["words"], vocabulary["excluded_prefixes"],

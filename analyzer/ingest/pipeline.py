@@ -31,7 +31,7 @@ from .noodle2 import (event_rows, load_json, study_summary_facts, study_summary_
 TRIAL_TABLES = ("trial_facts", "log_lines", "memory_sample_rows", "ingest_error_rows",
                 "verdict_rows", "failure_rows", "evidence_rows")
 BATCH_TRIALS = 2000
-BATCH_LOG_BYTES = 1 << 30  # per transaction; scan_logs itself holds at most logs.BATCH_BYTES
+BATCH_LOG_BYTES = 128 << 20  # per transaction: its kept lines and compressed logs are held until written
 MAX_SMALL_FILE = 64 << 20  # JSON / config / cgroup files larger than this are refused
 
 TRIAL_COLUMNS: dict[str, pl.DataType] = {
