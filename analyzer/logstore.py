@@ -23,12 +23,12 @@ from typing import Iterator
 import polars as pl
 
 from .ingest.logs import (CHUNK_SCHEMA, EXCLUDED_PREFIXES, MAX_LINE_CHARS, PREFILTER_WORDS, LogFile,
-                          LogScan, chunk_frames, compact_text, split_lines)
+                          LogScan, chunk_frames, split_lines)
 from .rules import Rule, RuleSet
 from .store import Store
 
 CODEC = "zstd"
-LATE_BATCH_BYTES = 32 << 20   # decompressed text matched per vectorized step
+LATE_BATCH_BYTES = 8 << 20    # decompressed text matched per vectorized step (32 MiB: 3x the RSS)
 
 STREAM_COLUMNS = {"trial_id": pl.String, "stream": pl.String, "path": pl.String, "size_bytes": pl.Int64,
                   "lines": pl.Int64, "compressed_bytes": pl.Int64, "codec": pl.String,
@@ -124,11 +124,16 @@ def late_rule_matches(store: Store, rules: RuleSet, trials: pl.DataFrame) -> pl.
             rule = by_id[rid]
             m = hits.filter((pl.col("rule_id") == rid) & pl.col("text").str.contains(rule.regex))
             if m.height:
-                found.append(m.select(list(MATCH_SCHEMA)).with_columns(compact_text()))
+                found.append(m.select(list(MATCH_SCHEMA)).with_columns(_clean()))
     return pl.concat(found) if found else pl.DataFrame(schema=MATCH_SCHEMA)
 
 
-def _stored_lines(store: Store, targets: pl.DataFrame, ordered: bool = False) -> Iterator[pl.DataFrame]:
+def _clean() -> pl.Expr:
+    """A stored line as log_lines has it: CR stripped, cut at MAX_LINE_CHARS, owning its bytes."""
+    return pl.col("text").str.strip_chars_end("\r").str.slice(0, MAX_LINE_CHARS).cast(pl.Binary).cast(pl.String)
+
+
+def _stored_lines(store: Store, targets: pl.DataFrame) -> Iterator[pl.DataFrame]:
     """trial_id, stream, line_no, text of every stored line of these (trial_id, stream) pairs,
     in frames of about LATE_BATCH_BYTES of text."""
     dec = _decompressor()
@@ -146,9 +151,9 @@ def _stored_lines(store: Store, targets: pl.DataFrame, ordered: bool = False) ->
         return (text.with_columns(piece).join(lookup, on="piece", how="left")
                 .select("trial_id", "stream",
                         (pl.col("row").cast(pl.Int64) - pl.col("start") + pl.col("first_line")).alias("line_no"),
-                        pl.col("text").str.strip_chars_end("\r").str.slice(0, MAX_LINE_CHARS)))
+                        "text"))  # raw: callers clean only the lines they keep (_clean)
 
-    for trial_id, stream, first_line, n_lines, data in store.iter_log_chunks(targets, ordered=ordered):
+    for trial_id, stream, first_line, n_lines, data in store.iter_log_chunks(targets):
         raw = dec.decompress(data)
         if raw.endswith(b"\n"):
             n = n_lines  # counted at ingest
@@ -180,17 +185,17 @@ def read_log(store: Store, trial_id: str, stream: str) -> Iterator[bytes]:
     """The stored bytes of one log, chunk by chunk (bounded memory)."""
     dec = _decompressor()
     targets = pl.DataFrame({"trial_id": [trial_id], "stream": [stream]})
-    for *_, data in store.iter_log_chunks(targets, ordered=True):
+    for *_, data in store.iter_log_chunks(targets):
         yield dec.decompress(data)
 
 
 def grep_log(store: Store, trial_id: str, streams: list[str], pattern: str) -> Iterator[pl.DataFrame]:
     """stream, line_no, text of the stored lines that match a Rust regex (Polars)."""
     targets = pl.DataFrame({"trial_id": [trial_id] * len(streams), "stream": streams})
-    for lines in _stored_lines(store, targets, ordered=True):
+    for lines in _stored_lines(store, targets):
         hit = lines.filter(pl.col("text").str.contains(pattern))
         if hit.height:
-            yield hit.select("stream", "line_no", "text")
+            yield hit.select("stream", "line_no", _clean())
 
 
 STREAM_ORDER = ("stdout", "stderr", "kernel", "time")

@@ -141,11 +141,7 @@ class Store:
         """These trials' stored logs replace what the store had (call inside a transaction); the
         chunks come in a few frames (bounded copies); the vocabulary that produced their
         candidate lines is recorded once."""
-        if not getattr(self, "_log_memory_capped", False):
-            # DuckDB keeps written blocks cached up to 80 % of RAM by default; while whole logs
-            # stream in, cached blocks are worth less than a flat RSS (they are on disk)
-            self.execute(f"SET memory_limit = '{LOG_WRITE_MEMORY_LIMIT}'")
-            self._log_memory_capped = True
+        self.cap_log_memory()
         self.delete_trials(("log_streams", "log_chunks"), trial_ids)
         self.insert("log_streams", streams)
         for frame in chunks or ():
@@ -155,21 +151,27 @@ class Store:
             [vocabulary["vocabulary"], vocabulary["words"], vocabulary["excluded_prefixes"],
              vocabulary["covered_patterns"], vocabulary["rules_version"]], origin="log_vocabularies")
 
-    def iter_log_chunks(self, targets: pl.DataFrame, ordered: bool = False, batch_rows: int = 32
+    def cap_log_memory(self) -> None:
+        """DuckDB keeps blocks it wrote or read cached up to 80 % of RAM by default; while whole
+        logs stream through, cached blocks are worth less than a flat RSS (they are on disk)."""
+        if not getattr(self, "_log_memory_capped", False):
+            self.execute(f"SET memory_limit = '{LOG_WRITE_MEMORY_LIMIT}'")
+            self._log_memory_capped = True
+
+    def iter_log_chunks(self, targets: pl.DataFrame, group: int = 32
                         ) -> Iterator[tuple[str, str, int, int, bytes]]:
         """trial_id, stream, first_line, n_lines, zstd data of the chunks of these (trial_id,
-        stream) pairs, fetched a few at a time (bounded memory); `ordered` sorts by trial, stream
-        and chunk (for one log: the blobs are not sorted in memory otherwise)."""
+        stream) pairs, in the targets' order then chunk order, read `group` logs per query
+        (bounded memory: one query never holds more than a few logs' compressed bytes)."""
+        pairs = targets.select("trial_id", "stream")
         cur = self.con.cursor()
         try:
-            cur.register("_log_targets", targets.select("trial_id", "stream"))
-            order = "ORDER BY c.trial_id, c.stream, c.chunk_no" if ordered else ""
-            cur.execute(f"""SELECT c.trial_id, c.stream, c.first_line, c.n_lines, c.data
-                            FROM log_chunks c JOIN _log_targets t USING (trial_id, stream) {order}""")
-            while True:
-                rows = cur.fetchmany(batch_rows)
-                if not rows:
-                    break
+            for start in range(0, pairs.height, group):
+                cur.register("_log_targets", pairs.slice(start, group).with_row_index("_pos"))
+                rows = cur.execute("""SELECT c.trial_id, c.stream, c.first_line, c.n_lines, c.data
+                                      FROM log_chunks c JOIN _log_targets t USING (trial_id, stream)
+                                      ORDER BY t._pos, c.chunk_no""").fetchall()
+                cur.unregister("_log_targets")
                 yield from rows
         finally:
             cur.close()

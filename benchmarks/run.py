@@ -55,11 +55,20 @@ def timed(cmd: list[str] | str, shell: bool = False) -> Result:
 
 
 def rg_path() -> str | None:
-    """The ripgrep analyzer itself uses (the PyPI wheel's beside this Python, else PATH)."""
-    sys.path.insert(0, str(HERE.parent))
-    from analyzer.ingest.rgscan import rg_binary
+    """The ripgrep analyzer itself uses (the PyPI wheel's beside this Python, else PATH). Asked in
+    a child: this process stays small, because a child's peak RSS starts at its parent's."""
+    out = subprocess.run([sys.executable, "-c", "from analyzer.ingest.rgscan import rg_binary; print(rg_binary() or '')"],
+                         capture_output=True, text=True, cwd=HERE.parent).stdout.strip()
+    return out or None
 
-    return rg_binary()
+
+def store_figures(db: str) -> tuple[int, int]:
+    """Kept lines and compressed whole-log bytes of a store (in a child, see rg_path)."""
+    code = ("import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); print(*con.execute("
+            "'SELECT (SELECT count(*) FROM log_lines), (SELECT coalesce(sum(compressed_bytes), 0) FROM log_streams)'"
+            ").fetchall()[0])")
+    out = subprocess.run([sys.executable, "-c", code, db], capture_output=True, text=True, check=True).stdout.split()
+    return int(out[0]), int(out[1])
 
 
 def corpus_bytes(root: Path) -> int:
@@ -93,16 +102,11 @@ def bench(root: Path, work: Path, runs: int, history: int | None) -> dict[str, R
     out = {k: (statistics.median(t for t, _, _ in v), max(m for _, m, _ in v), statistics.median(c for _, _, c in v))
            for k, v in steps.items() if v}
     out["store_bytes"] = (float(os.path.getsize(db)), 0, 0.0)
-    import duckdb
-
-    con = duckdb.connect(db, read_only=True)
-    kept, logs_z = con.execute("SELECT (SELECT count(*) FROM log_lines), "
-                               "(SELECT coalesce(sum(compressed_bytes), 0) FROM log_streams)").fetchall()[0]
-    con.close()
+    kept, logs_z = store_figures(db)
     out["kept_lines"] = (float(kept), 0, 0.0)
     out["log_zstd_bytes"] = (float(logs_z), 0, 0.0)
     if history:
-        grow_history(db, history)
+        subprocess.run([sys.executable, str(HERE / "run.py"), "--grow-history", db, str(history)], check=True)
         out[f"classify_{history}"] = median_of([*analyzer, "classify", "--db", db, "-q"], runs)
         out[f"report_{history}"] = median_of([*analyzer, "report", "--db", db, "--out", str(work / "h.html"), "-q"], runs)
     return out
@@ -173,7 +177,11 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None, help="where corpora go (default: a temp dir)")
     parser.add_argument("--results", type=Path, default=None, help="append the markdown tables to this file")
     parser.add_argument("--profiles", default="sparse,dense", help="comma-separated: sparse, dense")
+    parser.add_argument("--grow-history", nargs=2, metavar=("DB", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.grow_history:  # in a child: see rg_path
+        grow_history(args.grow_history[0], int(args.grow_history[1]))
+        return
     sizes = [(1000, 1000.0), (4000, 4000.0)] if args.full else [(args.trials, args.total_mb)]
     base = args.workdir or Path(tempfile.mkdtemp(prefix="analyzer-bench-"))
     rg = rg_path()
