@@ -14,6 +14,8 @@ CREATE TABLE IF NOT EXISTS log_chunks (
     raw_bytes BIGINT,
     data BLOB
 );
+-- point lookups by trial: a scan would read every row's blob (see Store.iter_log_chunks)
+CREATE INDEX IF NOT EXISTS log_chunks_trial ON log_chunks (trial_id);
 
 -- One row per stored log: sizes, and which prefilter vocabulary produced its kept lines.
 CREATE TABLE IF NOT EXISTS log_streams (
