@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 import polars as pl
 
+from .logstore import late_rule_matches
 from .rules import RuleSet, Signal
 from .store import Store
 
@@ -77,8 +78,11 @@ def structured_evidence(trials: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     return pl.concat(parts, how="vertical") if parts else pl.LazyFrame(schema=EVIDENCE_SCHEMA)
 
 
-def text_evidence(lines: pl.LazyFrame, trials: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
-    """Every (rule, kept line) match, restricted to the rule's streams and to failed trials."""
+def text_evidence(lines: pl.LazyFrame, trials: pl.LazyFrame, rules: RuleSet,
+                  late: pl.DataFrame | None = None) -> pl.LazyFrame:
+    """Every (rule, kept line) match, restricted to the rule's streams and to failed trials.
+    `late`: matches of rules the kept lines do not cover, found in the whole stored logs
+    (logstore.late_rule_matches: trial_id, rule_id, stream, line_no, text)."""
     joined = lines.join(trials.select("trial_id", "failed"), on="trial_id", how="inner")
     # most trials succeed: rules that only apply to failures scan only the failed trials' lines
     of_failed = joined.filter(pl.col("failed")).cache()
@@ -92,6 +96,18 @@ def text_evidence(lines: pl.LazyFrame, trials: pl.LazyFrame, rules: RuleSet) -> 
             pl.lit(rule.precedence, pl.Int64).alias("precedence"), pl.lit(rule.kind, pl.String).alias("kind"),
         ))
     parts.extend(catalog_evidence(of_failed, rules))
+    if late is not None and late.height:
+        found = late.lazy()
+        for rule in rules.rules:
+            parts.append(found.filter(pl.col("rule_id") == rule.id).select(
+                "trial_id", pl.lit(rule.type).alias("failure_type"), pl.lit(rule.id).alias("signal"),
+                pl.col("stream").alias("source"), "line_no", "text",
+                pl.lit(rule.confidence, pl.String).alias("confidence"),
+                pl.lit(rule.precedence, pl.Int64).alias("precedence"), pl.lit(rule.kind, pl.String).alias("kind"),
+            ))
+        # a whole-log match may also be a kept line: count it once
+        return pl.concat(parts, how="vertical").unique(
+            ["trial_id", "signal", "source", "line_no"], keep="first", maintain_order=True)
     return pl.concat(parts, how="vertical") if parts else pl.LazyFrame(schema=EVIDENCE_SCHEMA)
 
 
@@ -321,12 +337,12 @@ class Classification:
     studies: pl.DataFrame
 
 
-def _trial_verdicts(trials: pl.LazyFrame, lines: pl.LazyFrame,
-                    rules: RuleSet) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def _trial_verdicts(trials: pl.LazyFrame, lines: pl.LazyFrame, rules: RuleSet,
+                    late: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """verdict rows, failures and evidence of some trials: each trial depends only on its own facts
     and lines, so any partition of the trials gives the same rows."""
     trials = with_failed(with_eco_classes(trials, rules)).cache()
-    evidence = pl.concat([structured_evidence(trials, rules), text_evidence(lines, trials, rules)], how="vertical")
+    evidence = pl.concat([structured_evidence(trials, rules), text_evidence(lines, trials, rules, late)], how="vertical")
     evidence = resolve_sigkill(evidence, trials, rules).cache()
     verdict = verdicts(evidence, trials, rules)
     failed = trials.filter(pl.col("failed")).select("trial_id")
@@ -360,6 +376,21 @@ def classify_frames(trials: pl.LazyFrame, lines: pl.LazyFrame, rules: RuleSet) -
 
 
 TRIALS_PER_PARTITION = 20_000
+LINES_PER_PARTITION = 2_000_000  # kept lines loaded at once (dense logs keep ~900 per trial)
+
+
+def _partitions(store: Store, trials: pl.DataFrame) -> list[pl.DataFrame]:
+    """Consecutive slices of `trials` holding at most TRIALS_PER_PARTITION trials and about
+    LINES_PER_PARTITION kept lines: on dense logs a count of trials alone loaded 18 M lines
+    at once (12.7 GiB RSS on a 100,000-trial history)."""
+    if trials.is_empty():
+        return [trials]
+    counts = store.frame("SELECT trial_id, count(*) AS n FROM log_lines GROUP BY trial_id")
+    floor = LINES_PER_PARTITION // TRIALS_PER_PARTITION
+    cost = (trials.select("trial_id").join(counts, on="trial_id", how="left", maintain_order="left")
+            ["n"].fill_null(0).clip(lower_bound=floor).cast(pl.Int64))
+    part = ((cost.cum_sum() - 1) // LINES_PER_PARTITION).alias("_part")
+    return [p.drop("_part") for p in trials.with_columns(part).partition_by("_part", maintain_order=True)]
 
 
 def classify_stored(store: Store, rules: RuleSet) -> Classification:
@@ -370,11 +401,12 @@ def classify_stored(store: Store, rules: RuleSet) -> Classification:
     however long the history; containment is then replayed over all of them."""
     trials = store.frame_file("classify_trials")
     parts: list[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]] = []
-    for offset in range(0, max(trials.height, 1), TRIALS_PER_PARTITION):
-        chunk = trials.slice(offset, TRIALS_PER_PARTITION)
+    for chunk in _partitions(store, trials):
         with store.registered("partition", chunk.select("trial_id")):
             lines = store.frame_file("classify_lines")
-        parts.append(_trial_verdicts(chunk.lazy(), lines.lazy(), rules))
+        # rules the kept lines do not cover run over the whole stored logs (logstore.py)
+        late = late_rule_matches(store, rules, with_failed(chunk.lazy()).select("trial_id", "failed").collect())
+        parts.append(_trial_verdicts(chunk.lazy(), lines.lazy(), rules, late))
     return _replay(trials.lazy(), *(pl.concat([p[i] for p in parts]) for i in range(3)))
 
 

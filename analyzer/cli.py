@@ -441,6 +441,35 @@ def rules_test_cmd(path: str, db: str | None, lock_timeout: float | None, fmt: s
         sys.exit(int(ExitCode.ERROR))
 
 
+@main.command("logs")
+@click.argument("trial")
+@click.option("--stream", "streams", multiple=True, type=click.Choice(["stdout", "stderr", "kernel", "time"]),
+              help="Only this stream (repeat for several; default: every stored one).")
+@click.option("--grep", "pattern", default=None, metavar="REGEX",
+              help="Only lines matching this regex (Rust syntax, like rules), as stream:line: text.")
+@click.option("--ignore-case", "-i", is_flag=True, help="Case-insensitive --grep.")
+@db_option
+@handle_errors
+def logs(trial: str, streams: tuple[str, ...], pattern: str | None, ignore_case: bool, db: str | None,
+         lock_timeout: float | None) -> None:
+    """Print a trial's stored log from the store (the artifacts may be deleted). TRIAL is a
+    trial_id or a unique suffix of one. With --grep, exit 1 when no line matches.
+
+    Example (the out-of-memory lines of one trial, numbered):
+
+    \b
+        analyzer logs orfs_nightly_generic/route_oom_confirmed --grep 'memory|killed' -i
+    """
+    from .logstore import show_log
+
+    out = sys.stdout.buffer
+    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
+        n = show_log(store, trial, list(streams), pattern, ignore_case, out.write)
+    out.flush()
+    if pattern is not None and n == 0:
+        sys.exit(int(ExitCode.ERROR))
+
+
 @main.command()
 @click.option("--since", default=None, metavar="TIME", help="Only trials started at or after TIME (ISO date).")
 @click.option("--emit-rules", "emit_rules", default=None, type=click.Path(dir_okay=False),

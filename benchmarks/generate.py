@@ -1,11 +1,17 @@
 """Write a realistic finished Noodle 2 study of N trials for benchmarking (deterministic per seed).
 
-    python benchmarks/generate.py OUT --trials 1000 --total-mb 1000 [--seed 1]
+    python benchmarks/generate.py OUT --trials 1000 --total-mb 1000 [--seed 1] [--profile dense]
 
 Each trial gets `trial_summary.json`, `logs/stdout.txt` (OpenROAD-style output with real message
 ids, sized so the corpus totals --total-mb), `logs/stderr.txt`, `docker_stats.jsonl` (a few
 `docker stats --format '{{json .}}'` samples) and `docker_inspect.json`. The failure mix is a real
 study's: mostly successes, a few percent out-of-memory, timeouts and crashes.
+
+Profiles: `sparse` (the first benchmark: about a hundred lines in the whole corpus contain a
+failure word) and `dense` (what real OpenROAD/ORFS logs look like: INFO/WARNING streams, failure
+words inside harmless lines -- "error" in counters, "failed" in retry notes, "timeout" in
+settings -- long detailed-routing iteration tables, and 5-10 % of all lines containing a failure
+word, most of them outside `[INFO`/`[WARNING` lines so that a prefilter keeps them).
 """
 
 from __future__ import annotations
@@ -40,6 +46,52 @@ LINES = [
     "[WARNING GRT-0230] Congestion iterations cannot increase overflow, reached the maximum number of times the total overflow can be increased.",
 ]
 
+# Dense profile: real OpenROAD/ORFS shapes. Lines marked with a failure word are harmless in a
+# successful run (counters, retry notes, settings, DRT violation tables).
+DENSE_LINES = [
+    "[INFO DRT-0195] Start {n}th optimization iteration.",
+    "    Completing {p}% with {n} violations.",
+    "    elapsed time = 00:{m:02d}:{s:02d}, memory = {mem}.{n2:02d} (MB).",
+    "[INFO DRT-0199]   Number of violations = {n}.",
+    "Viol/Layer         metal1    metal2    metal3    metal4    metal5",
+    "Cut Spacing             0         {n2}         0         0         0",
+    "Metal Spacing          {n2}        {n2}         {n2}         0         0",
+    "Short                   0         {n2}         {n2}         0         0",
+    "[INFO DRT-0267] cpu time = 00:{m:02d}:{s:02d}, elapsed time = 00:{m:02d}:{s:02d}, memory = {mem}.{n2:02d} (MB), peak = {mem}.{n2:02d} (MB)",
+    "[INFO GRT-0101] Running extra iterations to remove overflow.",
+    "[INFO RSZ-0039] Resized {n} instances.",
+    "[INFO GPL-0006] NumInstances: {n}",
+    "      {n} |     0.{n2:04d} |  1.{n:06d}e+06 |   +0.{n2:02d}% |  2.{n2:02d}e-03 |      ",
+    "[INFO DPL-0035]  _{n}_",
+    "[INFO GRT-0018] Total wirelength: {n} um",
+    "[INFO ODB-0131]     Created {n} components and {n2} component-terminals.",
+    "worst slack -0.{n2:03d}",
+    "[INFO CTS-0010]  Clock net \"clk_i\" has {n} sinks.",
+    "Iteration | Overflow | HPWL (um) | HPWL(%) | Penalty | Group",
+    "---------------------------------------------------------------",
+]
+DENSE_WORDY = [  # harmless lines that contain a failure word (the prefilter keeps them)
+    "  Number of DRC errors: {n2}",
+    "    errors = 0, warnings = {n2}",
+    "  Total number of errors: 0",
+    "  pin access failed for 0 of {n} pins, retrying with relaxed spacing",
+    "  retry {n2}/3 failed, retrying in 2 s",
+    "set ::env(DETAILED_ROUTE_TIMEOUT) {n}",
+    "  grt timeout = {n} s",
+    "  Invalid pins: 0",
+    "  Missing vias: 0",
+    "  repair_timing: 0 errors, {n2} hold violations repaired",
+    "Elapsed time: 0:{m:02d}.{s:02d}[h:]min:sec. CPU time: user {n2}.{s:02d} sys 0.{m:02d} (99%). Peak memory: {n}KB.",
+    "  {n} nets with signal wires routed",
+    "  Memory allocated: {mem} MB",
+]
+DENSE_WORDY_INFO = [  # OpenROAD logger lines with a failure word (never candidates)
+    "[WARNING STA-1173] /platforms/nangate45/lib/NangateOpenCellLibrary_typical.lib line 1, default_operating_condition typical not found.",
+    "[INFO DRT-0180] Post processing: {n} failed accesses fixed.",
+    "[WARNING DRT-0120] Large net {n} has {n2} pins which may impact routing performance. Consider optimization.",
+    "[INFO GRT-0053] Routing resources analysis: error tolerance {n2}%.",
+]
+
 # (weight, return code, stderr, tail of stdout)
 MIX = [
     (90.0, 0, "", ""),
@@ -51,24 +103,29 @@ MIX = [
 ]
 
 
-def _block(rng: random.Random, nbytes: int) -> str:
-    """About nbytes of OpenROAD-looking lines."""
+def _block(rng: random.Random, nbytes: int, profile: str = "sparse") -> str:
+    """About nbytes of OpenROAD-looking lines (dense: ~7 % carry a failure word, ~5 % kept)."""
     out, size = [], 0
     while size < nbytes:
-        line = rng.choice(LINES).format(n=rng.randint(1, 999999), n2=rng.randint(0, 99), p=rng.randint(1, 99),
+        if profile == "dense":
+            roll = rng.random()
+            pool = DENSE_WORDY if roll < 0.05 else DENSE_WORDY_INFO if roll < 0.07 else DENSE_LINES
+        else:
+            pool = LINES
+        line = rng.choice(pool).format(n=rng.randint(1, 999999), n2=rng.randint(0, 99), p=rng.randint(1, 99),
                                         m=rng.randint(0, 59), s=rng.randint(0, 59), mem=rng.randint(900, 7900))
         out.append(line)
         size += len(line) + 1
     return "\n".join(out) + "\n"
 
 
-def generate(out: Path, trials: int, total_mb: float, seed: int) -> None:
+def generate(out: Path, trials: int, total_mb: float, seed: int, profile: str = "sparse") -> None:
     rng = random.Random(seed)
     study = "bench_study"
     report_dir = out / study
     per_trial = int(total_mb * 1e6 / trials)
     # a pool of pre-generated 256 KB blocks keeps generation fast and the text varied
-    pool = [_block(rng, 256_000) for _ in range(16)]
+    pool = [_block(rng, 256_000, profile) for _ in range(16)]
     start = datetime(2026, 11, 1, tzinfo=timezone.utc)
     weights = [m[0] for m in MIX]
     stages = 3
@@ -124,8 +181,9 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=1000)
     parser.add_argument("--total-mb", type=float, default=1000.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--profile", choices=("sparse", "dense"), default="sparse")
     args = parser.parse_args()
-    generate(args.out, args.trials, args.total_mb, args.seed)
+    generate(args.out, args.trials, args.total_mb, args.seed, args.profile)
 
 
 if __name__ == "__main__":

@@ -1,16 +1,28 @@
-"""Stream logs of any size and keep the lines classification needs.
+"""Stream logs of any size: keep the lines classification needs and the whole log, compressed.
 
-Every log is read in bounded chunks cut at newlines; chunks from many files are joined into one
-buffer and split into lines by Polars' CSV reader (one column, no quoting), and a literal
-Aho-Corasick prefilter (`str.contains_any`) keeps the candidate lines. The last lines of every
-stream are kept too (excerpts, rules that look at the end). Memory stays bounded: at most
-`BATCH_BYTES` of log text is held at once, and at most `MAX_CANDIDATES_PER_STREAM` lines per
-stream are kept (the first half and the last half of the candidates).
+Candidate lines (any `PREFILTER_WORDS` word, not an OpenROAD `[INFO `/`[WARNING ` line) come
+from ripgrep when its binary is there (`rgscan.py`: one subprocess over explicit paths of
+regular files, output parsed by Polars), else from Polars: chunks from many files are joined
+into one buffer, split into lines by Polars' CSV reader (one column, no quoting) and filtered by
+a literal Aho-Corasick prefilter (`str.contains_any`). Both give the same lines.
+
+Every log is also read once here in bounded chunks cut at newlines: its size, line count,
+invalid UTF-8 bytes and last lines (kept for excerpts and rules that look at the end), and each
+chunk compressed with zstd in a thread pool (zstd releases the GIL) so that the store holds the
+whole log (`log_chunks`, see `analyzer/logstore.py`) and a rule written later sees every line.
+Memory stays bounded: at most `BATCH_BYTES` of log text is held at once, and at most
+`MAX_CANDIDATES_PER_STREAM` lines per stream are kept (the first and the last half).
+FIFOs, devices and directories are never opened for reading (checked with fstat on a
+non-blocking descriptor).
 """
 
 from __future__ import annotations
 
 import os
+import stat
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -20,6 +32,11 @@ BATCH_BYTES = 16 << 20
 TAIL_LINES = 20
 MAX_CANDIDATES_PER_STREAM = 4000
 MAX_LINE_CHARS = 2000
+COMPRESS_LEVEL = 1      # zstd level: see benchmarks/RESULTS.md (level 3 costs ~40 % more CPU for ~3 % less)
+COMPRESS_THREADS = 2
+
+# OpenROAD's logger prefixes of informational lines: never candidates (case-sensitive).
+EXCLUDED_PREFIXES = ("[INFO ", "[WARNING ")
 
 # Lower-case literals; a line containing any of them (ASCII case-insensitively) is kept, unless it
 # is an OpenROAD `[INFO ...]` or `[WARNING ...]` line.
@@ -58,12 +75,19 @@ class FileStats:
     lines: int = 0
     invalid_utf8_bytes: int = 0
     error: str | None = None
+    compressed_bytes: int = 0
 
 
 @dataclass
 class LogScan:
     lines: pl.DataFrame                 # key, stream, line_no, text, is_tail
     stats: list[FileStats] = field(default_factory=list)  # one per input file, same order
+    chunks: list[tuple] | None = None   # key, stream, chunk_no, first_line, n_lines, raw_bytes, zstd data
+    scanner: str = "polars"             # what found the candidates: ripgrep | polars
+
+
+CHUNK_SCHEMA = {"key": pl.Int64, "stream": pl.String, "chunk_no": pl.Int32, "first_line": pl.Int64,
+                "n_lines": pl.Int64, "raw_bytes": pl.Int64, "data": pl.Binary}
 
 
 _SCHEMA = {"key": pl.Int64, "stream": pl.String, "line_no": pl.Int64, "text": pl.String,
@@ -84,20 +108,36 @@ def _invalid_utf8(piece: bytes) -> int:
         return len(piece) - len(piece.decode("utf-8", "ignore").encode("utf-8"))
 
 
-def _prefiltered_lines(data: bytes) -> pl.DataFrame:
-    """`row` (from 0) and `text` of every candidate line. Polars' CSV reader with one column and
-    no quoting splits lines at native speed on all cores; invalid UTF-8 is replaced."""
-    frame = pl.read_csv(
+def is_candidate(text: pl.Expr) -> pl.Expr:
+    """The prefilter as one expression: any vocabulary word (ASCII case-insensitively), and not
+    an OpenROAD logger INFO/WARNING line."""
+    return (
+        text.str.contains_any(list(PREFILTER_WORDS), ascii_case_insensitive=True)
+        # OpenROAD's logger marks informational lines; they are never failure evidence and
+        # real flows print hundreds of thousands of them ("... not found", "cannot ...").
+        & ~pl.any_horizontal(text.str.starts_with(p) for p in EXCLUDED_PREFIXES)
+    )
+
+
+def compact_text(col: str = "text") -> pl.Expr:
+    """A copy of a string column that owns its bytes. Polars strings are views into the buffer
+    they were cut from: 50 kept lines of a 4 MiB block would keep the whole block alive (1.3 GiB
+    RSS on the dense benchmark); the round trip through Binary copies only the kept bytes."""
+    return pl.col(col).cast(pl.Binary).cast(pl.String)
+
+
+def split_lines(data: bytes) -> pl.DataFrame:
+    """`row` (from 0) and `text` of every line. Polars' CSV reader with one column and no
+    quoting splits lines at native speed on all cores; invalid UTF-8 is replaced."""
+    return pl.read_csv(
         data, has_header=False, separator="\x1f", quote_char=None, schema={"text": pl.String},
         encoding="utf8-lossy", truncate_ragged_lines=True, raise_if_empty=False, row_index_name="row",
     )
-    return frame.filter(
-        pl.col("text").str.contains_any(list(PREFILTER_WORDS), ascii_case_insensitive=True)
-        # OpenROAD's logger marks informational lines; they are never failure evidence and
-        # real flows print hundreds of thousands of them ("... not found", "cannot ...").
-        & ~pl.col("text").str.starts_with("[INFO ")
-        & ~pl.col("text").str.starts_with("[WARNING ")
-    )
+
+
+def _prefiltered_lines(data: bytes) -> pl.DataFrame:
+    """`row` and `text` of every candidate line."""
+    return split_lines(data).filter(is_candidate(pl.col("text")))
 
 
 class _Batch:
@@ -121,9 +161,15 @@ class _Batch:
 
     def candidates(self) -> pl.DataFrame:
         """file_id, line_no, text of every prefiltered line in the batch."""
+        return self.lines(is_candidate(pl.col("text")))
+
+    def lines(self, keep: pl.Expr | None = None) -> pl.DataFrame:
+        """file_id, line_no, text of every line of the batch for which `keep` holds."""
         if not self.pieces:
             return pl.DataFrame(schema={"file_id": pl.Int64, "line_no": pl.Int64, "text": pl.String})
-        hits = _prefiltered_lines(b"".join(self.pieces))
+        hits = split_lines(b"".join(self.pieces))
+        if keep is not None:
+            hits = hits.filter(keep)
         starts = pl.Series("start", self.row_starts, dtype=pl.Int64)
         piece = (starts.search_sorted(hits["row"].cast(pl.Int64), side="right") - 1).alias("piece")
         lookup = pl.DataFrame({
@@ -140,6 +186,7 @@ class _Batch:
                 (pl.col("row").cast(pl.Int64) - pl.col("start") + pl.col("first_line")).alias("line_no"),
                 pl.col("text").str.slice(0, MAX_LINE_CHARS),
             )
+            .with_columns(compact_text())
         )
 
 
@@ -151,78 +198,109 @@ def _cap(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort("file_id", "line_no").filter((idx < half) | (idx >= n - half))
 
 
-def scan_logs(files: list[LogFile]) -> LogScan:
-    """Read every file once, in bounded memory; return kept lines and per-file stats."""
+class Kept(list):
+    """Candidate frames found so far, and the row count left by the last cap."""
+    capped_rows = 0
+
+
+def _compact(kept: Kept) -> None:
+    """A log full of matching lines must not grow memory: cap what is kept so far (only when
+    it doubled since the last cap, so that many small logs do not re-sort it every time)."""
+    if sum(f.height for f in kept) > max(50 * MAX_CANDIDATES_PER_STREAM, 2 * kept.capped_rows):
+        kept[:] = [_cap(pl.concat(kept))]
+        kept.capped_rows = kept[0].height
+
+
+def regular_file_problem(path: str) -> str | None:
+    """Why `path` must not be read as a log (None for a regular file): FIFOs block, devices never end."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None if stat.S_ISREG(mode) else "not a regular file (a FIFO, device or directory); not read"
+
+
+def _open_regular(path: str) -> int:
+    """A read descriptor of a regular file (non-blocking open, then fstat: a FIFO swapped in after
+    the check is still refused without blocking)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(0, "not a regular file (a FIFO, device or directory); not read")
+    return fd
+
+
+def _limit_malloc_arenas(arenas: int = 1) -> None:
+    """glibc gives each thread that allocates (zstd workers, the rg reader, DuckDB's threads) its
+    own malloc arena and keeps freed blocks there: on the dense 1 GB benchmark that alone was
+    ~150 MiB of peak RSS. One shared arena costs no measurable time here. No-op off glibc."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-8, arenas)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
+
+
+_limit_malloc_arenas()
+_TLS = threading.local()
+MAX_INFLIGHT = 2 * COMPRESS_THREADS + 2   # chunks read but not yet compressed (bounded memory)
+
+
+def _compress(piece: bytes) -> bytes:
+    """zstd one chunk (one compressor per worker thread; the GIL is released while it runs)."""
+    comp = getattr(_TLS, "comp", None)
+    if comp is None:
+        import zstandard
+
+        comp = _TLS.comp = zstandard.ZstdCompressor(level=COMPRESS_LEVEL)
+    return comp.compress(piece)
+
+
+def scan_logs(files: list[LogFile], keep_whole: bool = True, scanner: str | None = None) -> LogScan:
+    """Read every file once, in bounded memory; return kept lines, per-file stats and (with
+    `keep_whole`) every log compressed in chunks. `scanner`: "ripgrep", "polars" or None (ripgrep
+    when its binary is found)."""
+    from . import rgscan
+
     stats = [FileStats() for _ in files]
-    kept: list[pl.DataFrame] = []
-    tails: list[dict] = []
-    batch = _Batch()
-
-    def compact() -> None:
-        # a log full of matching lines must not grow memory: cap what is kept so far
-        if sum(f.height for f in kept) > 50 * MAX_CANDIDATES_PER_STREAM:
-            kept[:] = [_cap(pl.concat(kept))]
-
-    def flush() -> None:
-        nonlocal batch
-        found = batch.candidates()
-        if found.height:
+    problems = [regular_file_problem(f.path) for f in files]
+    binary = rgscan.rg_binary() if scanner in (None, "ripgrep") else None
+    rg_ids = [i for i, f in enumerate(files) if problems[i] is None and rgscan.usable_path(f.path)] if binary else []
+    rg = None
+    if rg_ids:
+        rg = rgscan.RgScan(binary, rgscan.build_pattern(PREFILTER_WORDS, EXCLUDED_PREFIXES),
+                           [(i, files[i].path) for i in rg_ids], is_candidate(pl.col("text")), Kept(), _compact,
+                           MAX_LINE_CHARS)
+    by_rg = set(rg_ids)
+    kept, tails, chunks = _read_pass(files, stats, problems, polars_ids=set(range(len(files))) - by_rg,
+                                     keep_whole=keep_whole)
+    used = "polars"
+    if rg is not None:
+        found = rg.result()
+        if found is None:  # rg failed: the Polars scanner reads these files again
+            kept2, _, _ = _read_pass(files, [FileStats() for _ in files], problems, polars_ids=by_rg,
+                                     keep_whole=False)
+            kept += kept2
+        else:
             kept.append(found)
-            compact()
-        batch = _Batch()
-
-    for file_id, log in enumerate(files):
-        st = stats[file_id]
-        try:
-            with open(log.path, "rb") as fh:
-                line_no = 1
-                carry = b""
-                last_piece = b""
-                while True:
-                    block = fh.read(CHUNK_BYTES)
-                    if not block:
-                        break
-                    st.size_bytes += len(block)
-                    data = carry + block
-                    cut = data.rfind(b"\n")
-                    if cut < 0 and len(data) < 4 * CHUNK_BYTES:
-                        carry = data
-                        continue
-                    cut = cut if cut >= 0 else len(data) - 1  # a single line this long is cut
-                    piece, carry = data[: cut + 1], data[cut + 1:]
-                    st.invalid_utf8_bytes += _invalid_utf8(piece)
-                    n = piece.count(b"\n")
-                    batch.add(file_id, line_no, piece, n)
-                    line_no += n
-                    last_piece = piece
-                    if batch.nbytes >= BATCH_BYTES:
-                        flush()
-                if carry:
-                    piece = carry + b"\n"
-                    st.invalid_utf8_bytes += _invalid_utf8(carry)
-                    batch.add(file_id, line_no, piece, 1)
-                    line_no += 1
-                    last_piece = (last_piece[-65536:] + piece) if last_piece else piece
-                st.lines = line_no - 1
-                tail = last_piece[-65536:].split(b"\n")[:-1][-TAIL_LINES:]
-                for i, raw in enumerate(tail):
-                    tails.append({"file_id": file_id, "line_no": st.lines - len(tail) + 1 + i,
-                                  "text": raw.rstrip(b"\r").decode("utf-8", "replace")[:MAX_LINE_CHARS]})
-        except OSError as exc:
-            st.error = exc.strerror or str(exc)
-    flush()
-
+            used = "ripgrep"
+    for st, p in zip(stats, problems):
+        if p and not st.error:
+            st.error = p
     cand = pl.concat(kept) if kept else pl.DataFrame(
         schema={"file_id": pl.Int64, "line_no": pl.Int64, "text": pl.String})
-    cand = _cap(cand).with_columns(pl.lit(False).alias("is_tail"))
+    cand = _cap(cand)
     tail_frame = pl.DataFrame(tails, schema={"file_id": pl.Int64, "line_no": pl.Int64,
                                              "text": pl.String}).with_columns(pl.lit(True).alias("is_tail"))
-    lines = (
-        pl.concat([cand, tail_frame])
-        .with_columns(pl.col("text").str.strip_chars_end("\r"))
-        .group_by("file_id", "line_no")
-        .agg(pl.col("text").first(), pl.col("is_tail").any())
-    )
+    # a line both candidate and tail is kept once, with the candidate's text (joins, not a
+    # group-by over every candidate)
+    tail_keys = tail_frame.select("file_id", "line_no", pl.lit(True).alias("tail"))
+    lines = pl.concat([
+        cand.join(tail_keys, on=["file_id", "line_no"], how="left")
+        .select("file_id", "line_no", "text", pl.col("tail").fill_null(False).alias("is_tail")),
+        tail_frame.join(cand.select("file_id", "line_no"), on=["file_id", "line_no"], how="anti"),
+    ]).with_columns(pl.col("text").str.strip_chars_end("\r"))
     meta = pl.DataFrame({
         "file_id": pl.Series(range(len(files)), dtype=pl.Int64),
         "key": pl.Series([f.key for f in files], dtype=pl.Int64),
@@ -231,7 +309,113 @@ def scan_logs(files: list[LogFile]) -> LogScan:
     lines = (lines.join(meta, on="file_id", how="left")
              .select("key", "stream", "line_no", "text", "is_tail")
              .sort("key", "stream", "line_no"))
-    return LogScan(lines, stats)
+    chunk_rows = None
+    if keep_whole:
+        chunk_rows = [(files[fid].key, files[fid].stream, no, first, n, raw, data)
+                      for fid, no, first, n, raw, data in chunks]
+        for fid, *_, data in chunks:
+            stats[fid].compressed_bytes += len(data)
+    return LogScan(lines, stats, chunk_rows, used)
+
+
+def chunk_frames(rows: list[tuple], max_bytes: int = 32 << 20):
+    """LogScan.chunks as frames of at most ~max_bytes of compressed data (bounded copies)."""
+    start, size = 0, 0
+    for i, row in enumerate(rows):
+        size += len(row[6])
+        if size >= max_bytes or i == len(rows) - 1:
+            part = rows[start: i + 1]
+            yield pl.DataFrame({name: pl.Series(name, [r[j] for r in part], dtype=dtype)
+                                for j, (name, dtype) in enumerate(CHUNK_SCHEMA.items())})
+            start, size = i + 1, 0
+
+
+def _read_pass(files: list[LogFile], stats: list[FileStats], problems: list[str | None],
+               polars_ids: set[int], keep_whole: bool
+               ) -> tuple[list[pl.DataFrame], list[dict], list[list]]:
+    """One bounded read of every regular file: stats, tails, compressed chunks (keep_whole) and,
+    for files in `polars_ids`, candidate lines by the Polars scanner."""
+    kept = Kept()
+    tails: list[dict] = []
+    chunks: list[list] = []     # file_id, chunk_no, first_line, n_lines, raw_bytes, zstd data
+    pending: deque[tuple[list, Future]] = deque()
+    batch = _Batch()
+    pool = ThreadPoolExecutor(COMPRESS_THREADS, thread_name_prefix="zstd") if keep_whole else None
+
+    def settle(limit: int) -> None:
+        while len(pending) > limit:
+            row, fut = pending.popleft()
+            row[5] = fut.result()
+
+    def flush() -> None:
+        nonlocal batch
+        found = batch.candidates()
+        if found.height:
+            kept.append(found)
+            _compact(kept)
+        batch = _Batch()
+
+    try:
+        for file_id, log in enumerate(files):
+            if problems[file_id]:
+                continue
+            st = stats[file_id]
+            scan_here = file_id in polars_ids
+            try:
+                fd = _open_regular(log.path)
+                with os.fdopen(fd, "rb") as fh:
+                    line_no = 1
+                    carry = b""
+                    last_piece = b""
+                    chunk_no = 0
+
+                    def take(piece: bytes, n: int, stored: bytes) -> None:
+                        nonlocal line_no, chunk_no
+                        if scan_here:
+                            batch.add(file_id, line_no, piece, n)
+                        if pool is not None:
+                            settle(MAX_INFLIGHT)
+                            row = [file_id, chunk_no, line_no, n, len(stored), b""]
+                            chunks.append(row)
+                            pending.append((row, pool.submit(_compress, stored)))
+                            chunk_no += 1
+                        line_no += n
+
+                    while True:
+                        block = fh.read(CHUNK_BYTES)
+                        if not block:
+                            break
+                        st.size_bytes += len(block)
+                        data = carry + block
+                        cut = data.rfind(b"\n")
+                        if cut < 0 and len(data) < 4 * CHUNK_BYTES:
+                            carry = data
+                            continue
+                        cut = cut if cut >= 0 else len(data) - 1  # a single line this long is cut
+                        piece, carry = data[: cut + 1], data[cut + 1:]
+                        st.invalid_utf8_bytes += _invalid_utf8(piece)
+                        take(piece, piece.count(b"\n"), piece)
+                        last_piece = piece
+                        if batch.nbytes >= BATCH_BYTES:
+                            flush()
+                    if carry:
+                        piece = carry + b"\n"
+                        st.invalid_utf8_bytes += _invalid_utf8(carry)
+                        take(piece, 1, carry)  # the store keeps the bytes as they were
+                        last_piece = (last_piece[-65536:] + piece) if last_piece else piece
+                    st.lines = line_no - 1
+                    tail = last_piece[-65536:].split(b"\n")[:-1][-TAIL_LINES:]
+                    for i, raw in enumerate(tail):
+                        tails.append({"file_id": file_id, "line_no": st.lines - len(tail) + 1 + i,
+                                      "text": raw.rstrip(b"\r").decode("utf-8", "replace")[:MAX_LINE_CHARS]})
+            except OSError as exc:
+                st.error = exc.strerror or str(exc)
+        flush()
+        settle(0)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+    return kept, tails, chunks
 
 
 def file_size(path: str) -> int | None:

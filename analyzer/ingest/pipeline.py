@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 
 import polars as pl
 
+from ..logstore import write_stored_logs
 from ..store import Store
 from .config import memory_limit_mb
 from .discover import TrialArtifacts, discover, fingerprint
@@ -29,7 +30,7 @@ from .trial import SAMPLE_COLUMNS, ParsedTrial, parse_trial
 TRIAL_TABLES = ("trial_facts", "log_lines", "memory_sample_rows", "ingest_error_rows",
                 "verdict_rows", "failure_rows", "evidence_rows")
 BATCH_TRIALS = 500
-BATCH_LOG_BYTES = 256 << 20  # per transaction; scan_logs itself holds at most logs.BATCH_BYTES
+BATCH_LOG_BYTES = 128 << 20  # per transaction: its kept lines and compressed logs are held until written
 
 _ORFS_PEAK = r"Peak memory: (\d{1,15})KB"
 _TIME_PEAK = r"Maximum resident set size \(kbytes\): (\d{1,15})"
@@ -88,7 +89,8 @@ def _log_peaks(lines: pl.DataFrame) -> pl.DataFrame:
 SCAN_GROUP_BYTES = 32 << 20  # logs are scanned in groups of about this size, so progress moves
 
 
-def scan_trial_logs(parses: list[ParsedTrial], progress: Progress | None = None) -> LogScan:
+def scan_trial_logs(parses: list[ParsedTrial], progress: Progress | None = None
+                    ) -> tuple[list[LogFile], LogScan]:
     """The one place logs meet the pipeline: every log of the batch, scanned by logs.scan_logs
     (in groups of whole files, which does not change what is kept: caps are per file)."""
     logs = [LogFile(key, stream, path) for key, p in enumerate(parses) for stream, path in p.log_files()]
@@ -106,8 +108,11 @@ def scan_trial_logs(parses: list[ParsedTrial], progress: Progress | None = None)
         done_trials, start = finished, end
     if progress is not None:
         progress.advance(trials=len(parses) - done_trials)
+    chunked = [sc for sc in scans if sc.chunks is not None]
     scan = LogScan(pl.concat([sc.lines for sc in scans]) if scans else scan_logs([]).lines,
-                   [st for sc in scans for st in sc.stats])
+                   [st for sc in scans for st in sc.stats],
+                   [c for sc in chunked for c in sc.chunks or ()] if chunked else None,
+                   scans[0].scanner if scans else "polars")
     for log, st in zip(logs, scan.stats):
         p = parses[log.key]
         if st.error:
@@ -117,13 +122,13 @@ def scan_trial_logs(parses: list[ParsedTrial], progress: Progress | None = None)
             p.rec.put(f"{log.stream}_bytes", st.size_bytes)
         if st.invalid_utf8_bytes:
             p.rec.put("invalid_utf8_bytes", (p.rec.invalid_utf8_bytes or 0) + st.invalid_utf8_bytes, replace=True)
-    return scan
+    return logs, scan
 
 
 def _write_batch(store: Store, parses: list[ParsedTrial], ids: TrialIds, stamp: datetime, warn: Warn,
                  report: IngestReport, progress: Progress) -> None:
     """Scan the batch's logs and write its trials whole (one transaction)."""
-    scan = scan_trial_logs(parses, progress)
+    logs, scan = scan_trial_logs(parses, progress)
     for p in parses:
         p.rec.trial_id = ids.assign(p.rec.trial_dir or "", p.readable_id)
     keys = pl.DataFrame({"key": range(len(parses)), "trial_id": [p.rec.trial_id for p in parses]},
@@ -144,7 +149,9 @@ def _write_batch(store: Store, parses: list[ParsedTrial], ids: TrialIds, stamp: 
           "path": path, "error": error, "hint": hint} for p in parses for path, error, hint in p.errors],
         schema=ERROR_COLUMNS)
     store.replace_trials(TRIAL_TABLES, trials, {"log_lines": lines, "memory_sample_rows": samples,
-                                                "ingest_error_rows": errors})
+                                                "ingest_error_rows": errors},
+                         # whole logs, compressed (logstore.py), in the same transaction
+                         also=lambda: write_stored_logs(store, trials["trial_id"], logs, scan, keys))
     for row in errors.iter_rows(named=True):
         warn(f"{row['path']}: {row['error']}; {row['hint']}")
     report.errors += errors.height

@@ -1,0 +1,239 @@
+"""Whole logs kept in the store, compressed: what ingest writes, what late rules and `analyzer logs` read.
+
+`log_lines` is the fast index classify normally reads: candidate lines (the prefilter
+vocabulary) and tails. A rule the index does not cover -- a user rule, a changed pattern, a rule
+shipped after the trial was ingested -- is run over the whole stored logs instead
+(`late_rule_matches`): only the trials and streams the rule applies to, chunk by chunk (each a
+zstd frame of at most 4 MiB of text), vectorized per batch of chunks. So a rule written after
+ingest sees every line with the artifacts deleted.
+
+A rule is covered for a trial when its regex is one of the `covered_patterns` of the vocabulary
+recorded for that trial's logs: the shipped rules at ingest time, which by construction only
+match lines that contain a vocabulary word and are not `[INFO `/`[WARNING ` lines (their
+corpus tests fail otherwise).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from typing import Iterator
+
+import polars as pl
+
+from .ingest.logs import (CHUNK_SCHEMA, EXCLUDED_PREFIXES, MAX_LINE_CHARS, PREFILTER_WORDS, LogFile,
+                          LogScan, chunk_frames, split_lines)
+from .rules import Rule, RuleSet
+from .store import Store
+
+CODEC = "zstd"
+LATE_BATCH_BYTES = 8 << 20    # decompressed text matched per vectorized step (32 MiB: 3x the RSS)
+
+STREAM_COLUMNS = {"trial_id": pl.String, "stream": pl.String, "path": pl.String, "size_bytes": pl.Int64,
+                  "lines": pl.Int64, "compressed_bytes": pl.Int64, "codec": pl.String,
+                  "scanner": pl.String, "vocabulary": pl.String}
+MATCH_SCHEMA = {"trial_id": pl.String, "rule_id": pl.String, "stream": pl.String, "line_no": pl.Int64,
+                "text": pl.String}
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> dict:
+    """The prefilter vocabulary of this analyzer: words, skipped prefixes, the shipped rule
+    patterns it covers, and a short id naming all three."""
+    from .rules import load_rules
+
+    shipped = load_rules()
+    doc = {"words": list(PREFILTER_WORDS), "excluded_prefixes": list(EXCLUDED_PREFIXES),
+           "covered_patterns": sorted({r.regex for r in shipped.rules})}
+    vid = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+    return {"vocabulary": vid, **doc, "rules_version": shipped.version}
+
+
+def stored_logs(logs: list[LogFile], scan: LogScan, keys: pl.DataFrame
+                ) -> tuple[pl.DataFrame, Iterator[pl.DataFrame] | None]:
+    """log_streams rows and log_chunks frames of a scanned batch (`keys`: key -> trial_id)."""
+    vid = vocabulary()["vocabulary"]
+    rows = [{"key": log.key, "stream": log.stream, "path": log.path, "size_bytes": st.size_bytes,
+             "lines": st.lines, "compressed_bytes": st.compressed_bytes,
+             "codec": CODEC if scan.chunks is not None else None, "scanner": scan.scanner, "vocabulary": vid}
+            for log, st in zip(logs, scan.stats) if not st.error]
+    streams = (pl.DataFrame(rows, schema={"key": pl.Int64, **{k: v for k, v in STREAM_COLUMNS.items()
+                                                               if k != "trial_id"}})
+               .join(keys, on="key").select(list(STREAM_COLUMNS)))
+    chunks = None
+    if scan.chunks is not None:
+        columns = ["trial_id", *[c for c in CHUNK_SCHEMA if c != "key"]]
+        chunks = (frame.join(keys, on="key").select(columns) for frame in chunk_frames(scan.chunks))
+    return streams, chunks
+
+
+def write_stored_logs(store: Store, trial_ids: pl.Series, logs: list[LogFile], scan: LogScan,
+                      keys: pl.DataFrame) -> None:
+    """Replace these trials' stored logs (inside the caller's transaction)."""
+    streams, chunks = stored_logs(logs, scan, keys)
+    store.replace_trial_logs(trial_ids, streams, chunks, vocabulary())
+
+
+def _decompressor():
+    import zstandard
+
+    return zstandard.ZstdDecompressor()
+
+
+def late_rules(store: Store, rules: RuleSet) -> dict[str, list[Rule]]:
+    """vocabulary id -> the rules its candidate lines do not cover."""
+    vocabs = store.frame("SELECT vocabulary, covered_patterns FROM log_vocabularies")
+    out: dict[str, list[Rule]] = {}
+    for vid, covered in vocabs.iter_rows():
+        covered = set(covered or [])
+        late = [r for r in rules.rules if r.regex not in covered]
+        if late:
+            out[vid] = late
+    return out
+
+
+def late_rule_matches(store: Store, rules: RuleSet, trials: pl.DataFrame) -> pl.DataFrame:
+    """Every line of the stored logs of `trials` (trial_id, failed) that a rule not covered by
+    their vocabulary matches: trial_id, rule_id, stream, line_no, text."""
+    late = late_rules(store, rules)
+    if not late or trials.is_empty():
+        return pl.DataFrame(schema=MATCH_SCHEMA)
+    targets = []
+    for vid, rs in late.items():
+        for r in rs:
+            targets.append({"vocabulary": vid, "rule_id": r.id, "streams": list(r.streams),
+                            "only_failed": r.only_failed})
+    wanted = pl.DataFrame(targets, schema={"vocabulary": pl.String, "rule_id": pl.String,
+                                           "streams": pl.List(pl.String), "only_failed": pl.Boolean})
+    with store.registered("_late_trials", trials.select("trial_id", "failed")):
+        streams = store.frame("""SELECT s.trial_id, s.stream, s.vocabulary, t.failed
+                                 FROM log_streams s JOIN _late_trials t USING (trial_id)""")
+    pairs = (streams.join(wanted, on="vocabulary")
+             .filter(pl.col("streams").list.contains(pl.col("stream"))
+                     & (~pl.col("only_failed") | pl.col("failed")))
+             .select("trial_id", "stream", "rule_id"))
+    if pairs.is_empty():
+        return pl.DataFrame(schema=MATCH_SCHEMA)
+    by_id = {r.id: r for rs in late.values() for r in rs}
+    found: list[pl.DataFrame] = []
+    targets_frame = pairs.select("trial_id", "stream").unique()
+    for lines in _stored_lines(store, targets_frame):
+        hits = lines.join(pairs, on=["trial_id", "stream"], how="inner")
+        for rid in hits["rule_id"].unique().to_list():
+            rule = by_id[rid]
+            m = hits.filter((pl.col("rule_id") == rid) & pl.col("text").str.contains(rule.regex))
+            if m.height:
+                found.append(m.select(list(MATCH_SCHEMA)).with_columns(_clean()))
+    return pl.concat(found) if found else pl.DataFrame(schema=MATCH_SCHEMA)
+
+
+def _clean() -> pl.Expr:
+    """A stored line as log_lines has it: CR stripped, cut at MAX_LINE_CHARS, owning its bytes."""
+    return pl.col("text").str.strip_chars_end("\r").str.slice(0, MAX_LINE_CHARS).cast(pl.Binary).cast(pl.String)
+
+
+def _stored_lines(store: Store, targets: pl.DataFrame) -> Iterator[pl.DataFrame]:
+    """trial_id, stream, line_no, text of every stored line of these (trial_id, stream) pairs,
+    in frames of about LATE_BATCH_BYTES of text."""
+    dec = _decompressor()
+    pieces: list[bytes] = []
+    meta: list[tuple[str, str, int, int]] = []   # trial_id, stream, first_line, row offset
+    rows = nbytes = 0
+
+    def flush() -> pl.DataFrame:
+        text = split_lines(b"".join(pieces))
+        starts = pl.Series("start", [m[3] for m in meta], dtype=pl.Int64)
+        piece = (starts.search_sorted(text["row"].cast(pl.Int64), side="right") - 1).alias("piece")
+        lookup = pl.DataFrame({"piece": pl.Series(range(len(meta)), dtype=piece.dtype),
+                               "trial_id": [m[0] for m in meta], "stream": [m[1] for m in meta],
+                               "first_line": pl.Series([m[2] for m in meta], dtype=pl.Int64), "start": starts})
+        return (text.with_columns(piece).join(lookup, on="piece", how="left")
+                .select("trial_id", "stream",
+                        (pl.col("row").cast(pl.Int64) - pl.col("start") + pl.col("first_line")).alias("line_no"),
+                        "text"))  # raw: callers clean only the lines they keep (_clean)
+
+    for trial_id, stream, first_line, n_lines, data in store.iter_log_chunks(targets):
+        raw = dec.decompress(data)
+        if raw.endswith(b"\n"):
+            n = n_lines  # counted at ingest
+        else:
+            raw += b"\n"
+            n = raw.count(b"\n")
+        pieces.append(raw)
+        meta.append((trial_id, stream, first_line, rows))
+        rows += n
+        nbytes += len(raw)
+        if nbytes >= LATE_BATCH_BYTES:
+            yield flush()
+            pieces, meta, rows, nbytes = [], [], 0, 0
+    if pieces:
+        yield flush()
+
+
+def resolve_trial(store: Store, trial: str) -> str | None:
+    """A stored trial id from an exact id or a unique suffix (`stage_0/trial_3`)."""
+    exact = store.frame("SELECT trial_id FROM trial_facts WHERE trial_id = ?", [trial])
+    if exact.height:
+        return trial
+    like = store.frame("SELECT DISTINCT trial_id FROM trial_facts WHERE trial_id LIKE '%/' || ? "
+                       "ORDER BY trial_id LIMIT 5", [trial])
+    return like["trial_id"][0] if like.height == 1 else None
+
+
+def read_log(store: Store, trial_id: str, stream: str) -> Iterator[bytes]:
+    """The stored bytes of one log, chunk by chunk (bounded memory)."""
+    dec = _decompressor()
+    targets = pl.DataFrame({"trial_id": [trial_id], "stream": [stream]})
+    for *_, data in store.iter_log_chunks(targets):
+        yield dec.decompress(data)
+
+
+def grep_log(store: Store, trial_id: str, streams: list[str], pattern: str) -> Iterator[pl.DataFrame]:
+    """stream, line_no, text of the stored lines that match a Rust regex (Polars)."""
+    targets = pl.DataFrame({"trial_id": [trial_id] * len(streams), "stream": streams})
+    for lines in _stored_lines(store, targets):
+        hit = lines.filter(pl.col("text").str.contains(pattern))
+        if hit.height:
+            yield hit.select("stream", "line_no", _clean())
+
+
+STREAM_ORDER = ("stdout", "stderr", "kernel", "time")
+
+
+def show_log(store: Store, trial: str, streams: list[str], pattern: str | None, ignore_case: bool,
+             write) -> int:
+    """`analyzer logs`: write a trial's stored log(s) with `write(bytes)`; with a pattern, only the
+    matching lines as `stream:line_no: text`. Returns the number of lines written for a pattern
+    (else of streams). Unknown trials and trials without stored logs are clear errors."""
+    from .errors import AnalyzerError
+
+    trial_id = resolve_trial(store, trial)
+    if trial_id is None:
+        raise AnalyzerError(f"no trial {trial!r} in {store.path} (give a trial_id from "
+                            f"`analyzer query \"select trial_id from trials\"`, or a unique suffix)")
+    stored = store.frame("SELECT stream FROM log_streams WHERE trial_id = ? AND codec IS NOT NULL",
+                         [trial_id])["stream"].to_list()
+    chosen = [s for s in STREAM_ORDER if s in stored and (not streams or s in streams)]
+    if not chosen:
+        what = f"no stored {'/'.join(streams)} log" if streams else "no stored log"
+        raise AnalyzerError(f"{trial_id}: {what} (stored: {', '.join(stored) or 'none'}; trials "
+                            f"ingested before analyzer kept whole logs have only trial_log_lines)")
+    if pattern is None:
+        for stream in chosen:
+            if len(chosen) > 1:
+                write(f"==> {trial_id} {stream} <==\n".encode())
+            for data in read_log(store, trial_id, stream):
+                write(data)
+        return len(chosen)
+    regex = f"(?i){pattern}" if ignore_case else pattern
+    try:
+        pl.Series([""]).str.contains(regex)
+    except pl.exceptions.PolarsError as exc:
+        raise AnalyzerError(f"--grep {pattern!r}: not a valid regex: {str(exc).strip().splitlines()[-1]}") from exc
+    n = 0
+    for hits in grep_log(store, trial_id, chosen, regex):
+        for stream, line_no, text in hits.iter_rows():
+            write(f"{stream}:{line_no}: {text}\n".encode("utf-8", "replace"))
+        n += hits.height
+    return n

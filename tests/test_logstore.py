@@ -1,0 +1,156 @@
+"""Whole logs in the store: late rules see every line with the artifacts deleted, `analyzer logs`,
+the ripgrep scanner keeps exactly the Polars scanner's lines, FIFOs are never opened."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import polars as pl
+import pytest
+
+from analyzer.ingest import rgscan
+from analyzer.ingest.logs import LogFile, is_candidate, scan_logs
+from analyzer.logstore import late_rules
+from analyzer.rules import load_rules
+from analyzer.store import open_store
+
+from .conftest import invoke, make_generic_trial, query_rows
+
+DEEP_LINE = "FLUX-9001 capacitor melted near stage 3 (coolant low)"
+DEEP_AT = 150_000
+
+
+def _long_log() -> str:
+    filler = [f"[INFO DRT-0195] Start {i}th optimization iteration.\n    Completing {i % 100}% with {i} violations.\n"
+              for i in range(DEEP_AT // 2)]
+    head = "".join(filler)  # lines 1 .. DEEP_AT - 1 ... plus the deep line at DEEP_AT
+    tail = "".join(f"    elapsed time = 00:00:{i % 60:02d}, memory = {i}.00 (MB).\n" for i in range(60_000))
+    return head[: head.rfind("\n", 0, len(head) - 1) + 1] + DEEP_LINE + "\n" + tail + "no newline at the end"
+
+
+def test_a_rule_written_after_ingest_fires_on_a_deep_line_of_a_deleted_study(runner, tmp_path, db):
+    root = tmp_path / "night"
+    log = _long_log()
+    assert log.splitlines()[DEEP_AT - 1] == DEEP_LINE
+    assert not pl.select(is_candidate(pl.lit(DEEP_LINE))).item()  # the prefilter drops it
+    make_generic_trial(root, "t1", "1", stdout=log, stderr="make: *** [route] Error 1\n")
+    make_generic_trial(root, "t2", "0", stdout="ok\n" + DEEP_LINE + "\n")
+    assert invoke(runner, "ingest", str(root), "--db", db, "-q").exit_code == 0
+    assert invoke(runner, "classify", "--db", db, "-q").exit_code == 0
+    before = query_rows(runner, db, "select failure_type from failures where trial_id = 'night/t1'")
+    assert before[0]["failure_type"] != "configuration_error"
+    assert query_rows(runner, db, "select count(*) n from trial_log_lines where trial_id = 'night/t1' and text like 'FLUX%'") == [{"n": 0}]
+    with open_store(db, read_only=True) as store:  # the shipped rules are all covered by the index
+        assert late_rules(store, load_rules()) == {}
+
+    shutil.rmtree(root)
+    rules = tmp_path / "site.toml"
+    rules.write_text('version = "site-1"\n[[rules]]\nid = "coolant"\ntype = "configuration_error"\n'
+                     "precedence = 5\npattern = '''capacitor melted near stage \\d+'''\n")
+    assert invoke(runner, "classify", "--db", db, "--rules", str(rules), "-q").exit_code == 0
+    after = query_rows(runner, db, "select trial_id, failure_type from failures order by 1")
+    assert after == [{"trial_id": "night/t1", "failure_type": "configuration_error"}]  # t2 succeeded
+    evidence = query_rows(runner, db, "select source, line_no, text from failure_evidence where signal = 'coolant'")
+    assert evidence == [{"source": "stdout", "line_no": DEEP_AT, "text": DEEP_LINE}]
+
+    found = invoke(runner, "logs", "t1", "--grep", r"capacitor MELTED", "-i", "--db", db)
+    assert found.exit_code == 0, found.output
+    assert found.stdout == f"stdout:{DEEP_AT}: {DEEP_LINE}\n"
+    whole = invoke(runner, "logs", "night/t1", "--stream", "stdout", "--db", db)
+    assert whole.stdout_bytes == log.encode()  # byte for byte, last line without newline too
+    none = invoke(runner, "logs", "night/t1", "--grep", "no such text here", "--db", db)
+    assert none.exit_code == 1 and none.stdout == ""
+    missing = invoke(runner, "logs", "night/t9", "--db", db)
+    assert missing.exit_code == 1 and "no trial 'night/t9'" in missing.stderr
+
+
+def test_a_late_rule_that_applies_to_successes_scans_them_too(runner, tmp_path, db):
+    root = tmp_path / "night"
+    make_generic_trial(root, "ok", "0", stdout="step 1\n[INFO GRT-0001] license seat lost, continuing\nstep 3\n")
+    assert invoke(runner, "ingest", str(root), "--db", db, "-q").exit_code == 0
+    shutil.rmtree(root)
+    rules = tmp_path / "site.toml"
+    rules.write_text('version = "s"\n[[rules]]\nid = "seat"\ntype = "resource_busy"\nonly_failed = false\n'
+                     "pattern = 'license seat lost'\n")
+    assert invoke(runner, "classify", "--db", db, "--rules", str(rules), "-q").exit_code == 0
+    assert query_rows(runner, db, "select trial_id, signal, line_no from failure_evidence") == [
+        {"trial_id": "night/ok", "signal": "seat", "line_no": 2}]
+
+
+TRICKY = (
+    "error at the start\n[INFO GRP-0001] an error in an info line\n[WARNING X-1] failed here\n"
+    "[Invalid option]\n[INFOkill]\n[info ERROR lower-case prefix]\n[WARNINGS timeout]\n[IN error\n"
+    "[ERROR GRT-0116] congestion\nplain line\n  Memory allocated: 12 MB\r\nKILLED by the kernel\n"
+    "\xff\xfe bytes then segmentation fault\n" "unit\x1fseparated failure\n" "[INFO \n" "[W\n"
+    "last line without newline: abort"
+)
+
+
+def test_ripgrep_keeps_exactly_the_polars_scanner_lines(tmp_path):
+    if rgscan.rg_binary() is None:
+        pytest.skip("no ripgrep binary")
+    paths = []
+    padded = TRICKY + "\n" + "plain\n" * 30  # past the 20 tail lines: only candidates are kept
+    for i, text in enumerate([padded, TRICKY * 3000, "", "no candidates at all\n", TRICKY]):
+        p = tmp_path / f"log{i}.txt"
+        p.write_bytes(text.encode("latin-1") if "\xff" in text else text.encode())
+        paths.append(LogFile(i, "stdout", str(p)))
+    by_rg = scan_logs(paths, scanner="ripgrep")
+    by_polars = scan_logs(paths, scanner="polars")
+    assert by_rg.scanner == "ripgrep" and by_polars.scanner == "polars"
+    assert by_rg.lines.equals(by_polars.lines)
+    first = by_rg.lines.filter((pl.col("key") == 0) & ~pl.col("is_tail"))["text"].to_list()
+    assert "error at the start" in first and "[INFOkill]" in first and "[Invalid option]" in first
+    assert not any(t.startswith("[INFO GRP") or t.startswith("[WARNING X") for t in first)
+    assert "[info ERROR lower-case prefix]" in first and "[WARNINGS timeout]" in first
+    assert "  Memory allocated: 12 MB" in first  # CR stripped
+    assert 4000 <= by_rg.lines.filter(pl.col("key") == 1).height <= 4020  # the cap, plus the tail
+    assert [s.size_bytes for s in by_rg.stats] == [s.size_bytes for s in by_polars.stats]
+
+
+def test_a_fifo_or_device_is_never_opened(runner, tmp_path, db):
+    root = tmp_path / "night"
+    trial = make_generic_trial(root, "t1", "1", stderr="Segmentation fault (core dumped)\n")
+    os.mkfifo(trial / "stdout")  # nobody writes: opening it for reading would block forever
+    result = invoke(runner, "ingest", str(root), "--db", db)
+    assert result.exit_code == 0
+    errors = query_rows(runner, db, "select path, error from ingest_errors")
+    assert any(e["path"].endswith("stdout") and "not a regular file" in e["error"] for e in errors)
+    assert query_rows(runner, db, "select stream from trial_logs") == [{"stream": "stderr"}]
+
+
+def test_every_corpus_line_a_shipped_rule_matches_is_a_candidate():
+    """The vocabulary claims to cover the shipped rules (they are not re-run over whole logs):
+    on the real-log corpus, every line a shipped rule matches must be kept by the prefilter."""
+    import tomllib
+    from pathlib import Path
+
+    cases = tomllib.loads((Path(__file__).parent / "corpus" / "cases.toml").read_text(encoding="utf-8"))["case"]
+    lines = pl.Series("text", [ln for c in cases for ln in c["text"].splitlines()])
+    frame = lines.to_frame().with_columns(is_candidate(pl.col("text")).alias("kept"))
+    missed = []
+    for rule in load_rules().rules:
+        hit = frame.filter(pl.col("text").str.contains(rule.regex) & ~pl.col("kept"))
+        missed += [(rule.id, t) for t in hit["text"].to_list()]
+    assert len(lines) > 100
+    assert missed == []
+
+
+def test_partitions_by_kept_lines_give_the_same_verdicts(runner, sample_root, db, monkeypatch):
+    """classify loads kept lines per partition; small partitions (by line count) change nothing."""
+    import analyzer.classify as classify
+
+    assert invoke(runner, "ingest", str(sample_root), "--db", db, "-q").exit_code == 0
+    assert invoke(runner, "classify", "--db", db, "-q").exit_code == 0
+    # (reason lists signals in a tie-dependent order: issue 16 item 7, fixed elsewhere)
+    sql = "select trial_id, failure_type, confidence from failures order by trial_id"
+    whole = query_rows(runner, db, sql)
+    with open_store(db, read_only=True) as store:
+        trials = store.frame_file("classify_trials")
+        monkeypatch.setattr(classify, "LINES_PER_PARTITION", 50)
+        monkeypatch.setattr(classify, "TRIALS_PER_PARTITION", 10)
+        parts = classify._partitions(store, trials)
+    assert len(parts) > 5 and sum(p.height for p in parts) == trials.height
+    assert invoke(runner, "classify", "--db", db, "-q").exit_code == 0
+    assert query_rows(runner, db, sql) == whole
