@@ -22,6 +22,7 @@ from typing import Iterator
 
 import polars as pl
 
+from .ingest.safe_io import display
 from .ingest.logs import (CHUNK_SCHEMA, EXCLUDED_PREFIXES, MAX_LINE_CHARS, PREFILTER_WORDS, LogFile,
                           LogScan, chunk_frames, split_lines)
 from .rules import Rule, RuleSet
@@ -54,7 +55,7 @@ def stored_logs(logs: list[LogFile], scan: LogScan, keys: pl.DataFrame
                 ) -> tuple[pl.DataFrame, Iterator[pl.DataFrame] | None]:
     """log_streams rows and log_chunks frames of a scanned batch (`keys`: key -> trial_id)."""
     vid = vocabulary()["vocabulary"]
-    rows = [{"key": log.key, "stream": log.stream, "path": log.path, "size_bytes": st.size_bytes,
+    rows = [{"key": log.key, "stream": log.stream, "path": display(log.path), "size_bytes": st.size_bytes,
              "lines": st.lines, "compressed_bytes": st.compressed_bytes,
              "codec": CODEC if scan.chunks is not None else None, "scanner": scan.scanner, "vocabulary": vid}
             for log, st in zip(logs, scan.stats) if not st.error]
