@@ -50,3 +50,12 @@ def test_readme_documents_shell_completion_and_it_works(runner):
     assert source.exit_code == 0 and "_analyzer_completion" in source.stdout
     env = {"_ANALYZER_COMPLETE": "bash_complete", "COMP_WORDS": "analyzer qu", "COMP_CWORD": "1"}
     assert runner.invoke(main, [], env=env, prog_name="analyzer").stdout.strip() == "plain,query"
+
+
+def test_python_dash_m_analyzer_runs_the_command():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "analyzer", "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: analyzer ")
