@@ -17,7 +17,7 @@ import polars as pl
 from .errors import QueryError, StoreLockedError, StoreSchemaError
 from .resources import resource_dir
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 DEFAULT_DB = "analyzer.duckdb"
 DEFAULT_LOCK_TIMEOUT_SECONDS = 30.0
 # New stores are written in the oldest DuckDB storage format that serves every view, so that
@@ -32,7 +32,7 @@ DUCKDB_MAGIC = b"DUCK"  # bytes 8..12 of every DuckDB database file
 # A later schema change adds one step here and bumps SCHEMA_VERSION; `open_store` (for writing)
 # runs the steps a store is missing, each in its own transaction, before the idempotent schema
 # files. Version 1 is the first schema, so there is no step yet.
-MIGRATIONS: list[tuple[int, str]] = []
+MIGRATIONS: list[tuple[int, str]] = [(2, "0002_views_2026_11")]
 LOG_WRITE_MEMORY_LIMIT = "200MB"  # DuckDB's buffer cache while an ingest writes whole logs
 
 

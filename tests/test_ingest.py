@@ -216,7 +216,9 @@ def test_large_stdout_streams_in_bounded_memory(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     peak_mb = int(out.stdout.strip().splitlines()[-1])
     assert size > 550 << 20
-    assert peak_mb < 350, f"peak RSS {peak_mb} MiB for a {size >> 20} MiB log"
+    # 350 MiB before whole logs were stored; now the compressed chunks and DuckDB's capped write
+    # cache (LOG_WRITE_MEMORY_LIMIT) add to it: measured 330-357 MiB. Still under #9's 500 MiB.
+    assert peak_mb < 400, f"peak RSS {peak_mb} MiB for a {size >> 20} MiB log"
     import duckdb
     con = duckdb.connect(db, read_only=True)
     assert con.execute("select stdout_bytes from trials").fetchall() == [(size,)]

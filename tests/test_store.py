@@ -158,6 +158,24 @@ def test_a_missing_store_is_exit_4_and_is_not_created(runner, tmp_path, command)
     assert list(tmp_path.iterdir()) == []
 
 
+def _set_schema_version(path: str, version: str) -> None:
+    con = duckdb.connect(path)
+    con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [version])
+    con.close()
+
+
+def test_a_store_of_schema_1_is_refused_by_report_until_a_writer_migrates_it(runner, sample_store, tmp_path):
+    _set_schema_version(sample_store, "1")  # what every store written before schema 2 holds
+    out = str(tmp_path / "r.html")
+    result = invoke(runner, "report", "--db", sample_store, "--out", out)
+    assert result.exit_code == 4, result.output
+    assert f"analyzer classify --db {sample_store}" in result.stderr
+    assert invoke(runner, "classify", "--db", sample_store, "-q").exit_code == 0
+    assert query_rows(runner, sample_store, "select value from meta where key = 'schema_version'") == [
+        {"value": store_module.SCHEMA_VERSION}]
+    assert invoke(runner, "report", "--db", sample_store, "--out", out).exit_code == 0
+
+
 def test_a_store_of_an_older_schema_is_migrated_by_a_writer_and_explained_to_readers(
         runner, sample_store, monkeypatch):
     steps_run = []
@@ -167,6 +185,7 @@ def test_a_store_of_an_older_schema_is_migrated_by_a_writer_and_explained_to_rea
         return {"0002_owner": "ALTER TABLE trial_facts ADD COLUMN owner VARCHAR;",
                 "0003_owner_default": "UPDATE trial_facts SET owner = 'nobody';"}[name]
 
+    _set_schema_version(sample_store, "1")  # a store last written by an older analyzer
     monkeypatch.setattr(store_module, "SCHEMA_VERSION", "3")
     monkeypatch.setattr(store_module, "MIGRATIONS", [(2, "0002_owner"), (3, "0003_owner_default")])
     monkeypatch.setattr(store_module, "migration_sql", migration_sql)
@@ -188,6 +207,7 @@ def test_a_store_of_an_older_schema_is_migrated_by_a_writer_and_explained_to_rea
 
 
 def test_a_failing_migration_step_leaves_the_store_at_its_old_schema(runner, sample_store, monkeypatch):
+    _set_schema_version(sample_store, "1")
     monkeypatch.setattr(store_module, "SCHEMA_VERSION", "2")
     monkeypatch.setattr(store_module, "MIGRATIONS", [(2, "0002_broken")])
     monkeypatch.setattr(store_module, "migration_sql",
@@ -206,7 +226,7 @@ def test_a_store_of_a_newer_schema_is_refused(runner, sample_store):
     con.close()
     result = invoke(runner, "classify", "--db", sample_store)
     assert result.exit_code == 4
-    assert "newer analyzer (schema 99, this one reads 1)" in result.stderr
+    assert f"newer analyzer (schema 99, this one reads {store_module.SCHEMA_VERSION})" in result.stderr
 
 
 def test_a_writer_waiting_for_the_lock_says_so_once_naming_the_pid(runner, sample_store, tmp_path):
