@@ -8,7 +8,7 @@ and signal definitions (a few dozen), never over trials or lines.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import polars as pl
 
@@ -413,7 +413,7 @@ def classify_stored(store: Store, rules: RuleSet) -> Classification:
 def classify_store(store: Store, rules: RuleSet, oom_risk: float | None = None) -> Classification:
     """(Re)classify every trial in the store and replace the stored verdicts, in one transaction."""
     result = classify_stored(store, rules)
-    stamp = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    stamp = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     with store.transaction():
         for table in ("verdict_rows", "failure_rows", "evidence_rows", "containment_rows", "study_verdicts"):
             store.execute(f"DELETE FROM {table}")
@@ -429,8 +429,8 @@ def classify_store(store: Store, rules: RuleSet, oom_risk: float | None = None) 
 def store_memory_recommendations(store: Store, rules_version: str, oom_risk: float | None) -> None:
     """Memory recommendations (analyzer/recommend.py) from the verdicts just written, recorded
     with the rules version and the out-of-memory risk they were calibrated for."""
-    from .recommend import (DEFAULT_OOM_RISK, ENGINE as RECOMMEND_ENGINE, backtest, next_recommendations,
-                            trial_recommendations)
+    from .recommend import DEFAULT_OOM_RISK, backtest, next_recommendations, trial_recommendations
+    from .recommend import ENGINE as RECOMMEND_ENGINE
 
     risk = DEFAULT_OOM_RISK if oom_risk is None else oom_risk
     trials = store.frame_file("recommend_trials").lazy()

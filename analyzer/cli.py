@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -153,8 +154,9 @@ def ingest(roots: tuple[str, ...], db: str | None, lock_timeout: float | None, s
 
 def run_ingest(roots: list[str], db: str | None, lock_timeout: float | None, study: str | None,
                config: str | None, default_memory_limit: str | None, quiet: bool):
-    from .ingest.pipeline import IngestOptions, ingest as do_ingest
     from .ingest import ParseError
+    from .ingest.pipeline import IngestOptions
+    from .ingest.pipeline import ingest as do_ingest
 
     opts = IngestOptions(study=study, config=config, default_memory_limit=default_memory_limit,
                          progress=not quiet and sys.stderr.isatty())
@@ -401,6 +403,7 @@ def rules_check(path: str) -> None:
 def _complete_query_name(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
     """Shell completion of `query --name`: the named queries with their summaries."""
     from click.shell_completion import CompletionItem
+
     from .queries import list_queries
 
     return [CompletionItem(n, help=summary) for n, summary in list_queries() if n.startswith(incomplete)]
@@ -597,7 +600,8 @@ def backtest(db: str | None, lock_timeout: float | None, fmt: str, oom_risk: flo
     \b
         analyzer backtest --db history.duckdb --oom-risk 0.01 --no-curve
     """
-    from .recommend import backtest as run_backtest, verdict
+    from .recommend import backtest as run_backtest
+    from .recommend import verdict
 
     with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
         recorded = store.scalar("SELECT max(value) FROM meta WHERE key = 'oom_risk'")

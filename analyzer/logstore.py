@@ -17,14 +17,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Iterator
 
 import polars as pl
 
+from .ingest.logs import (
+    CHUNK_SCHEMA,
+    EXCLUDED_PREFIXES,
+    MAX_LINE_CHARS,
+    PREFILTER_WORDS,
+    LogFile,
+    LogScan,
+    chunk_frames,
+    split_lines,
+)
 from .ingest.safe_io import display
-from .ingest.logs import (CHUNK_SCHEMA, EXCLUDED_PREFIXES, MAX_LINE_CHARS, PREFILTER_WORDS, LogFile,
-                          LogScan, chunk_frames, split_lines)
 from .rules import Rule, RuleSet
 from .store import Store
 

@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,7 @@ def build_summary(store: Store, new_trial_ids: list[str], report_path: str | Non
     by_type = dict(failures["failure_type"].value_counts(sort=True).iter_rows()) if failures.height else {}
     catastrophic = failures.filter(pl.col("catastrophic")).select("trial_id", "study", "failure_type", "reason")
     summary = {
-        "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "analyzer_version": __version__,
         "new_trials": len(new_trial_ids),
         "studies": studies,

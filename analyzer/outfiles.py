@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from .errors import OutputFailed, OutputRefused
 from .store import default_db_path
@@ -118,11 +118,10 @@ def _umask() -> int:
 
 def write_text_atomic(out: str | Path, text: str) -> None:
     try:
-        with atomic_path(out) as tmp:
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
+        with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
     except OSError as exc:
         raise OutputFailed(f"--out {out}: could not write ({exc.strerror or exc}); the previous "
                            f"file, if any, is unchanged") from exc

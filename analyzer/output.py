@@ -14,9 +14,10 @@ import math
 import re
 import sys
 import unicodedata
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, IO, Any, Iterable
+from typing import IO, TYPE_CHECKING, Any
 from uuid import UUID
 
 from .store import QueryResult
@@ -89,7 +90,7 @@ def cell_text(value: Any, *, iso: bool = True) -> str | None:
 
 # ----------------------------------------------------------------------------- formats
 
-def write_frame(frame: "pl.DataFrame | QueryResult", fmt: str, out: IO[str] | None = None) -> list[str]:
+def write_frame(frame: pl.DataFrame | QueryResult, fmt: str, out: IO[str] | None = None) -> list[str]:
     """A frame analyzer computed (not user SQL) in any `--format`; a table fits the terminal
     when stdout is one, and is never cut when piped."""
     import shutil

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -158,7 +158,7 @@ def build_context(store: Store, studies: list[str] | None = None, since: datetim
         f"since {since:%Y-%m-%d %H:%M} UTC" if since else None]))
     return ReportContext(
         title="analyzer post-mortem report",
-        generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         analyzer_version=__version__,
         scope=scope_text,
         totals=totals,

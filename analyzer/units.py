@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 MIB = 1 << 20
 
@@ -115,7 +115,7 @@ def parse_time(value: object) -> datetime | None:
             seconds /= 1000.0
         if not 0 <= seconds < 7.3e9:  # 1970 .. 2200
             raise ValueError(f"{value!r} is not a unix time between 1970 and 2200")
-        parsed = datetime.fromtimestamp(seconds, tz=timezone.utc).replace(tzinfo=None)
+        parsed = datetime.fromtimestamp(seconds, tz=UTC).replace(tzinfo=None)
     elif isinstance(value, str):
         if value.startswith(_ZERO_TIME):
             return None
@@ -127,7 +127,7 @@ def parse_time(value: object) -> datetime | None:
             raise ValueError(f"{value[:40]!r} is not an ISO 8601 time") from None
         if parsed.tzinfo is not None:
             try:
-                parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+                parsed = parsed.astimezone(UTC).replace(tzinfo=None)
             except OverflowError:
                 raise ValueError(f"{value[:40]!r} is out of range") from None
     else:

@@ -12,9 +12,9 @@ import fnmatch
 import hashlib
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from .readers import EXIT_FILES, READERS, SUBDIRS, SUMMARY_FILE
 from .safe_io import kind_of

@@ -9,9 +9,9 @@ over sql/ingest_*.sql. This module only orders them and batches trials.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable, Iterable
+from datetime import UTC, datetime
 
 import polars as pl
 
@@ -62,7 +62,7 @@ Warn = Callable[[str], None]
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 def _batches(items: list[TrialArtifacts]) -> Iterable[list[TrialArtifacts]]:

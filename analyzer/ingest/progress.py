@@ -24,7 +24,7 @@ class Progress:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         if self.enabled:
             self._thread = threading.Thread(target=self._run, name="analyzer-progress", daemon=True)
             self._thread.start()

@@ -10,10 +10,11 @@ Values are raw: the typed record (record.py) checks every one, so a reader never
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import ParseError
 from .cgroup import CGROUP_FILES, cgroup_facts

@@ -19,8 +19,8 @@ import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable
 
 import polars as pl
 
@@ -100,7 +100,7 @@ class RgScan:
                 self._run_one([p for _, p in self.paths[start:start + PATHS_PER_RUN]])
                 if self.error:
                     return
-        except Exception as exc:  # noqa: BLE001 - any failure means: use the fallback
+        except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
 
     def _run_one(self, paths: list[str]) -> None:

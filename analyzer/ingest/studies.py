@@ -6,10 +6,11 @@ Values are checked like trial values (record.coerce): a bad one is dropped and r
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import polars as pl
 
@@ -19,8 +20,15 @@ from . import ParseError
 from .config import load_mapping, study_config_facts
 from .discover import StudyFile, files_fingerprint
 from .ids import TrialIds
-from .noodle2 import (dumps_json, event_rows, load_json, study_summary_facts, study_summary_trials,
-                      telemetry_facts, trial_summary_facts)
+from .noodle2 import (
+    dumps_json,
+    event_rows,
+    load_json,
+    study_summary_facts,
+    study_summary_trials,
+    telemetry_facts,
+    trial_summary_facts,
+)
 from .record import BadValue, TrialRecord, coerce, frame
 from .safe_io import display, open_regular, read_text
 
@@ -126,7 +134,7 @@ def study_configs(files: list[StudyFile], explicit: str | None,
             facts["path"] = path
             configs[facts["name"] if facts["name"] or not is_explicit else None] = facts
         except (ParseError, OSError) as exc:
-            if is_explicit or path.endswith((".yaml", ".yml")) and "study" in _peek(path):
+            if is_explicit or (path.endswith((".yaml", ".yml")) and "study" in _peek(path)):
                 problem = getattr(exc, "problem", None) or f"cannot read: {exc}"
                 root_errors.append((root, display(path), problem, "the study config was not used"))
     return configs
