@@ -125,10 +125,38 @@ def scan_trial_logs(parses: list[ParsedTrial], progress: Progress | None = None
     return logs, scan
 
 
-def _write_batch(store: Store, parses: list[ParsedTrial], ids: TrialIds, stamp: datetime, warn: Warn,
-                 report: IngestReport, progress: Progress) -> None:
-    """Scan the batch's logs and write its trials whole (one transaction)."""
+@dataclass
+class ReadBatch:
+    """One batch of trials read, parsed and scanned: all that `write_batch` needs and nothing from
+    the store. Plain data (picklable), so a worker process (the Ray engine) can produce it."""
+    parses: list[ParsedTrial]
+    logs: list[LogFile]
+    scan: LogScan
+
+
+def read_batch(batch: list[TrialArtifacts], study: str | None, stamp: datetime,
+               progress: Progress | None = None) -> ReadBatch:
+    """Read, parse and scan one batch of trials. Pure: touches only the trials' files."""
+    parses = [parse_trial(art, study, stamp) for art in batch]
     logs, scan = scan_trial_logs(parses, progress)
+    return ReadBatch(parses, logs, scan)
+
+
+BatchReader = Callable[[list[list[TrialArtifacts]], str | None, datetime, Progress], Iterable[ReadBatch]]
+
+
+def read_locally(batches: list[list[TrialArtifacts]], study: str | None, stamp: datetime,
+                 progress: Progress) -> Iterable[ReadBatch]:
+    """The local engine: batches read one after another in this process."""
+    for batch in batches:
+        yield read_batch(batch, study, stamp, progress)
+
+
+def write_batch(store: Store, data: ReadBatch, ids: TrialIds, stamp: datetime, warn: Warn,
+                report: IngestReport) -> None:
+    """Write a read batch's trials whole (one transaction); trial ids are assigned here, by the
+    one writer, because they depend on what the store already holds."""
+    parses, logs, scan = data.parses, data.logs, data.scan
     for p in parses:
         p.rec.trial_id = ids.assign(p.rec.trial_dir or "", p.readable_id)
     keys = pl.DataFrame({"key": range(len(parses)), "trial_id": [p.rec.trial_id for p in parses]},
@@ -166,11 +194,14 @@ def default_limit_mb(text: str | None) -> float | None:
     return memory_limit_mb(text, "--default-memory-limit") if text else None
 
 
-def ingest(store: Store, roots: list[str], opts: IngestOptions, warn: Warn) -> IngestReport:
+def ingest(store: Store, roots: list[str], opts: IngestOptions, warn: Warn,
+           reader: BatchReader = read_locally) -> IngestReport:
     """Ingest every trial under `roots` into `store`; see spec/artifacts.md for the guarantees.
 
     A trial is read again only when its artifacts changed (names, sizes, mtimes); ingest options
-    are not part of that fingerprint. `--default-memory-limit` is applied to every trial found."""
+    are not part of that fingerprint. `--default-memory-limit` is applied to every trial found.
+    `reader` is the engine that turns batches of artifacts into read batches (local or Ray); the
+    writes stay here, in this process, in batch order."""
     report = IngestReport()
     stamp = _now()
     limit_mb = default_limit_mb(opts.default_memory_limit)
@@ -189,9 +220,8 @@ def ingest(store: Store, roots: list[str], opts: IngestOptions, warn: Warn) -> I
     report.trials_skipped = len(found.trials) - len(todo)
 
     with Progress(len(todo), opts.progress) as progress:
-        for batch in _batches(todo):
-            parses = [parse_trial(art, opts.study, stamp) for art in batch]
-            _write_batch(store, parses, ids, stamp, warn, report, progress)
+        for data in reader(list(_batches(todo)), opts.study, stamp, progress):
+            write_batch(store, data, ids, stamp, warn, report)
 
     studies, crashed_ids, crashed, study_errors = ingest_studies(
         store, found.study_files, opts.config, stamp, root_errors, ids, warn)
