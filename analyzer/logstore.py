@@ -46,15 +46,20 @@ MATCH_SCHEMA = {"trial_id": pl.String, "rule_id": pl.String, "stream": pl.String
                 "text": pl.String}
 
 
-@lru_cache(maxsize=1)
-def vocabulary() -> dict:
+@lru_cache(maxsize=2)
+def vocabulary(full: bool = True) -> dict:
     """The prefilter vocabulary of this analyzer: words, skipped prefixes, the shipped rule
-    patterns it covers, and a short id naming all three."""
+    patterns it covers, and a short id naming all three. `full=False`: the vocabulary of a
+    trial that succeeded (logs.SUCCESS_*), which covers only the shipped rules that apply to
+    successes; every other rule runs over such a trial's stored logs when it applies."""
     from .rules import load_rules
 
     shipped = load_rules()
+    covered = sorted({r.regex for r in shipped.rules if full or not r.only_failed})
     doc = {"words": list(PREFILTER_WORDS), "excluded_prefixes": list(EXCLUDED_PREFIXES),
-           "covered_patterns": sorted({r.regex for r in shipped.rules})}
+           "covered_patterns": covered}
+    if not full:
+        doc["success_only"] = True
     vid = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
     return {"vocabulary": vid, **doc, "rules_version": shipped.version}
 
@@ -62,10 +67,11 @@ def vocabulary() -> dict:
 def stored_logs(logs: list[LogFile], scan: LogScan, keys: pl.DataFrame
                 ) -> tuple[pl.DataFrame, Iterator[pl.DataFrame] | None]:
     """log_streams rows and log_chunks frames of a scanned batch (`keys`: key -> trial_id)."""
-    vid = vocabulary()["vocabulary"]
+    vids = {full: vocabulary(full)["vocabulary"] for full in (True, False)}
     rows = [{"key": log.key, "stream": log.stream, "path": display(log.path), "size_bytes": st.size_bytes,
              "lines": st.lines, "compressed_bytes": st.compressed_bytes,
-             "codec": CODEC if scan.chunks is not None else None, "scanner": scan.scanner, "vocabulary": vid}
+             "codec": CODEC if scan.chunks is not None else None, "scanner": scan.scanner,
+             "vocabulary": vids[log.full]}
             for log, st in zip(logs, scan.stats) if not st.error]
     streams = (pl.DataFrame(rows, schema={"key": pl.Int64, **{k: v for k, v in STREAM_COLUMNS.items()
                                                                if k != "trial_id"}})
@@ -81,7 +87,8 @@ def write_stored_logs(store: Store, trial_ids: pl.Series, logs: list[LogFile], s
                       keys: pl.DataFrame) -> None:
     """Replace these trials' stored logs (inside the caller's transaction)."""
     streams, chunks = stored_logs(logs, scan, keys)
-    store.replace_trial_logs(trial_ids, streams, chunks, vocabulary())
+    used = sorted({log.full for log in logs}) or [True]
+    store.replace_trial_logs(trial_ids, streams, chunks, [vocabulary(full) for full in used])
 
 
 def _decompressor():
@@ -91,12 +98,15 @@ def _decompressor():
 
 
 def late_rules(store: Store, rules: RuleSet) -> dict[str, list[Rule]]:
-    """vocabulary id -> the rules its candidate lines do not cover."""
-    vocabs = store.frame("SELECT vocabulary, covered_patterns FROM log_vocabularies")
+    """vocabulary id -> the rules its candidate lines do not cover (for the vocabulary of
+    successful trials' logs, only rules that apply to successes count)."""
+    vocabs = store.frame("SELECT * FROM log_vocabularies")  # success_only: absent in older stores
+    if "success_only" not in vocabs.columns:
+        vocabs = vocabs.with_columns(pl.lit(None, pl.Boolean).alias("success_only"))
     out: dict[str, list[Rule]] = {}
-    for vid, covered in vocabs.iter_rows():
+    for vid, covered, success_only in vocabs.select("vocabulary", "covered_patterns", "success_only").iter_rows():
         covered = set(covered or [])
-        late = [r for r in rules.rules if r.regex not in covered]
+        late = [r for r in rules.rules if r.regex not in covered and not (success_only and r.only_failed)]
         if late:
             out[vid] = late
     return out

@@ -219,7 +219,7 @@ class Store:
     # ------------------------------------------------------------ whole logs (sql/schema_logs.sql)
 
     def replace_trial_logs(self, trial_ids: pl.Series, streams: pl.DataFrame,
-                           chunks: Iterable[pl.DataFrame] | None, vocabulary: dict[str, Any]) -> None:
+                           chunks: Iterable[pl.DataFrame] | None, vocabularies: list[dict[str, Any]]) -> None:
         """These trials' stored logs replace what the store had (call inside a transaction); the
         chunks come in a few frames (bounded copies); the vocabulary that produced their
         candidate lines is recorded once."""
@@ -228,10 +228,14 @@ class Store:
         self.insert("log_streams", streams)
         for frame in chunks or ():
             self.insert("log_chunks", frame)
-        self.execute(
-            "INSERT OR IGNORE INTO log_vocabularies VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)",
-            [vocabulary["vocabulary"], vocabulary["words"], vocabulary["excluded_prefixes"],
-             vocabulary["covered_patterns"], vocabulary["rules_version"]], origin="log_vocabularies")
+        for vocabulary in vocabularies:
+            self.execute(
+                "INSERT OR IGNORE INTO log_vocabularies (vocabulary, words, excluded_prefixes, "
+                "covered_patterns, rules_version, recorded_at, success_only) "
+                "VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP, ?)",
+                [vocabulary["vocabulary"], vocabulary["words"], vocabulary["excluded_prefixes"],
+                 vocabulary["covered_patterns"], vocabulary["rules_version"],
+                 bool(vocabulary.get("success_only"))], origin="log_vocabularies")
 
     def cap_log_memory(self) -> None:
         """DuckDB keeps blocks it wrote or read cached up to 80 % of RAM by default; while whole

@@ -42,6 +42,11 @@ CREATE TABLE IF NOT EXISTS log_vocabularies (
     recorded_at TIMESTAMP
 );
 
+-- success_only: the vocabulary of logs of trials that succeeded (exit 0, no timeout), whose
+-- kept lines are only those the shipped `only_failed = false` rules, ingest's peaks and the
+-- timeout marks read; rules that apply only to failures never need them.
+ALTER TABLE log_vocabularies ADD COLUMN IF NOT EXISTS success_only BOOLEAN;
+
 CREATE OR REPLACE VIEW trial_logs AS
 SELECT s.trial_id, s.stream, s.size_bytes, s.lines, s.compressed_bytes, s.codec, s.scanner,
        s.vocabulary, v.rules_version AS vocabulary_rules_version, s.path

@@ -24,6 +24,7 @@ import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import polars as pl
 
@@ -67,6 +68,7 @@ class LogFile:
     key: int        # caller's index of the trial
     stream: str     # stdout | stderr | kernel | time
     path: str
+    full: bool = True   # keep every candidate line; False (a trial that succeeded): only SUCCESS_* lines
 
 
 @dataclass
@@ -119,6 +121,48 @@ def is_candidate(text: pl.Expr) -> pl.Expr:
     )
 
 
+# A trial that succeeded needs few of its lines split out (its whole log is stored for late
+# rules anyway): the candidate lines that the shipped rules applying to successes
+# (`only_failed = false`) match, the peaks ingest reads (`Peak memory: NKB`, GNU time's maximum
+# RSS) and the timeout marks of sql/schema_time.sql. The vocabulary recorded for these logs
+# covers only those rules, so any other rule that applies to a success runs over the stored log.
+SUCCESS_LITERALS = ("Peak memory: ", "Maximum resident set size", "_TIMEOUT]")
+SUCCESS_STARTS = ("timeout: ",)
+
+
+@lru_cache(maxsize=1)
+def success_rule_patterns() -> tuple[str, ...]:
+    """Regexes (Polars/Rust syntax) of the shipped rules that apply to trials that succeeded."""
+    from ..rules import load_rules
+
+    return tuple(sorted({r.regex for r in load_rules().rules if not r.only_failed}))
+
+
+def success_wanted(text: pl.Expr) -> pl.Expr:
+    """Whether a line of a successful trial's log is wanted (matched on the text as log_lines
+    holds it: cut at MAX_LINE_CHARS, CR stripped), whether or not it is a candidate."""
+    clean = text.str.slice(0, MAX_LINE_CHARS).str.strip_chars_end("\r")
+    wanted = ([clean.str.contains(p) for p in success_rule_patterns()]
+              + [clean.str.contains(lit, literal=True) for lit in SUCCESS_LITERALS]
+              + [clean.str.starts_with(s) for s in SUCCESS_STARTS])
+    return pl.any_horizontal(wanted)
+
+
+def is_success_kept(text: pl.Expr) -> pl.Expr:
+    """The kept lines of a successful trial's log: candidates that are wanted."""
+    return is_candidate(text) & success_wanted(text)
+
+
+def success_rg_pattern() -> str:
+    """One Rust regex that every kept line of a successful trial matches (rg prefilter, Unicode
+    mode as Polars; `is_success_kept` is applied again to what rg prints)."""
+    import re
+
+    return "|".join([f"(?:{p})" for p in success_rule_patterns()]
+                    + [re.escape(lit) for lit in SUCCESS_LITERALS]
+                    + ["^" + re.escape(s) for s in SUCCESS_STARTS])
+
+
 def compact_text(col: str = "text") -> pl.Expr:
     """A copy of a string column that owns its bytes. Polars strings are views into the buffer
     they were cut from: 50 kept lines of a 4 MiB block would keep the whole block alive (1.3 GiB
@@ -159,9 +203,13 @@ class _Batch:
         self.rows += nlines
         self.nbytes += len(piece)
 
-    def candidates(self) -> pl.DataFrame:
-        """file_id, line_no, text of every prefiltered line in the batch."""
-        return self.lines(is_candidate(pl.col("text")))
+    def candidates(self, brief: frozenset[int] = frozenset()) -> pl.DataFrame:
+        """file_id, line_no, text of every prefiltered line in the batch (of the files in
+        `brief`, only the lines a successful trial keeps)."""
+        found = self.lines(is_candidate(pl.col("text")))
+        if brief and found.height:
+            found = found.filter(~pl.col("file_id").is_in(list(brief)) | success_wanted(pl.col("text")))
+        return found
 
     def lines(self, keep: pl.Expr | None = None) -> pl.DataFrame:
         """file_id, line_no, text of every line of the batch for which `keep` holds."""
@@ -267,23 +315,29 @@ def scan_logs(files: list[LogFile], keep_whole: bool = True, scanner: str | None
     problems = [regular_file_problem(f.path) for f in files]
     binary = rgscan.rg_binary() if scanner in (None, "ripgrep") else None
     rg_ids = [i for i, f in enumerate(files) if problems[i] is None and rgscan.usable_path(f.path)] if binary else []
-    rg = None
-    if rg_ids:
-        rg = rgscan.RgScan(binary, rgscan.build_pattern(PREFILTER_WORDS, EXCLUDED_PREFIXES),
-                           [(i, files[i].path) for i in rg_ids], is_candidate(pl.col("text")), Kept(), _compact,
-                           MAX_LINE_CHARS)
+    scans = []
+    full_ids = [i for i in rg_ids if files[i].full]
+    brief_ids = [i for i in rg_ids if not files[i].full]
+    if full_ids:  # failed trials: every candidate line
+        scans.append(rgscan.RgScan(binary, rgscan.build_pattern(PREFILTER_WORDS, EXCLUDED_PREFIXES),
+                                   [(i, files[i].path) for i in full_ids], is_candidate(pl.col("text")),
+                                   Kept(), _compact, MAX_LINE_CHARS))
+    if brief_ids:  # trials that succeeded: a narrow pattern, Unicode mode as Polars' rule regexes
+        scans.append(rgscan.RgScan(binary, success_rg_pattern(), [(i, files[i].path) for i in brief_ids],
+                                   is_success_kept(pl.col("text")), Kept(), _compact, MAX_LINE_CHARS,
+                                   flags=rgscan.RULE_FLAGS))
     by_rg = set(rg_ids)
     kept, tails, chunks = _read_pass(files, stats, problems, polars_ids=set(range(len(files))) - by_rg,
                                      keep_whole=keep_whole)
     used = "polars"
-    if rg is not None:
-        found = rg.result()
-        if found is None:  # rg failed: the Polars scanner reads these files again
+    if scans:
+        results = [rg.result() for rg in scans]
+        if any(found is None for found in results):  # rg failed: the Polars scanner reads these files again
             kept2, _, _ = _read_pass(files, [FileStats() for _ in files], problems, polars_ids=by_rg,
                                      keep_whole=False)
             kept += kept2
         else:
-            kept.append(found)
+            kept.extend(found for found in results if found is not None)
             used = "ripgrep"
     for st, p in zip(stats, problems):
         if p and not st.error:
@@ -338,6 +392,7 @@ def _read_pass(files: list[LogFile], stats: list[FileStats], problems: list[str 
     kept = Kept()
     tails: list[dict] = []
     chunks: list[list] = []     # file_id, chunk_no, first_line, n_lines, raw_bytes, zstd data
+    brief = frozenset(i for i in polars_ids if not files[i].full)
     pending: deque[tuple[list, Future]] = deque()
     batch = _Batch()
     pool = ThreadPoolExecutor(COMPRESS_THREADS, thread_name_prefix="zstd") if keep_whole else None
@@ -349,7 +404,7 @@ def _read_pass(files: list[LogFile], stats: list[FileStats], problems: list[str 
 
     def flush() -> None:
         nonlocal batch
-        found = batch.candidates()
+        found = batch.candidates(brief)
         if found.height:
             kept.append(found)
             _compact(kept)

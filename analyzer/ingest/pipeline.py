@@ -86,6 +86,15 @@ def _log_peaks(lines: pl.DataFrame) -> pl.DataFrame:
     return lines.group_by("key").agg(peak(_ORFS_PEAK).alias("log_orfs_mb"), peak(_TIME_PEAK).alias("log_time_mb"))
 
 
+def needs_lines(parsed: ParsedTrial) -> bool:
+    """Whether a trial's logs are split into every candidate line: only when it failed, decided
+    before the scan exactly as classify decides (`classify.with_failed`: an exit code other than
+    0, none, or a timeout). A success keeps only the lines read from successes
+    (`logs.SUCCESS_*`); its whole log is stored for any other rule."""
+    rec = parsed.rec
+    return rec.exit_code is None or rec.exit_code != 0 or bool(rec.timed_out)
+
+
 SCAN_GROUP_BYTES = 32 << 20  # logs are scanned in groups of about this size, so progress moves
 
 
@@ -93,7 +102,8 @@ def scan_trial_logs(parses: list[ParsedTrial], progress: Progress | None = None
                     ) -> tuple[list[LogFile], LogScan]:
     """The one place logs meet the pipeline: every log of the batch, scanned by logs.scan_logs
     (in groups of whole files, which does not change what is kept: caps are per file)."""
-    logs = [LogFile(key, stream, path) for key, p in enumerate(parses) for stream, path in p.log_files()]
+    logs = [LogFile(key, stream, path, full=needs_lines(p)) for key, p in enumerate(parses)
+            for stream, path in p.log_files()]
     scans: list[LogScan] = []
     start = done_trials = 0
     while start < len(logs):

@@ -27,6 +27,10 @@ import polars as pl
 READ_BYTES = 4 << 20
 MAX_OUTPUT_LINE = 16 << 20    # a longer rg output line is cut (bounded memory)
 PATHS_PER_RUN = 1000          # keep the command line far below ARG_MAX
+# the vocabulary pattern (build_pattern): ASCII case-insensitive words
+WORD_FLAGS = ("--no-unicode", "-i")
+# rule regexes as Polars runs them: Unicode, case as the regex says, `$` before a CR
+RULE_FLAGS = ("--crlf",)
 
 
 @lru_cache(maxsize=1)
@@ -84,8 +88,8 @@ class RgScan:
 
     def __init__(self, binary: str, pattern: str, paths: list[tuple[int, str]],
                  keep: pl.Expr, frames: list[pl.DataFrame], compact: Callable[[list], None],
-                 max_chars: int) -> None:
-        self.binary, self.pattern, self.paths = binary, pattern, paths
+                 max_chars: int, flags: tuple[str, ...] = WORD_FLAGS) -> None:
+        self.binary, self.pattern, self.paths, self.flags = binary, pattern, paths, flags
         self.keep, self.compact, self.max_chars = keep, compact, max_chars
         self.frames = frames
         self.error: str | None = None
@@ -104,7 +108,7 @@ class RgScan:
             self.error = f"{type(exc).__name__}: {exc}"
 
     def _run_one(self, paths: list[str]) -> None:
-        cmd = [self.binary, "--no-config", "--no-unicode", "-i", "-a", "-n", "--null", "--with-filename",
+        cmd = [self.binary, "--no-config", *self.flags, "-a", "-n", "--null", "--with-filename",
                "--no-heading", "--color", "never", "-e", self.pattern, "--", *paths]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
         err_chunks: list[bytes] = []
