@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -36,6 +37,9 @@ from .ingest.safe_io import display
 from .rules import Rule, RuleSet
 from .store import Store
 
+if TYPE_CHECKING:
+    import zstandard
+
 CODEC = "zstd"
 LATE_BATCH_BYTES = 8 << 20    # decompressed text matched per vectorized step (32 MiB: 3x the RSS)
 
@@ -47,7 +51,7 @@ MATCH_SCHEMA = {"trial_id": pl.String, "rule_id": pl.String, "stream": pl.String
 
 
 @lru_cache(maxsize=2)
-def vocabulary(full: bool = True) -> dict:
+def vocabulary(full: bool = True) -> dict[str, Any]:
     """The prefilter vocabulary of this analyzer: words, skipped prefixes, the shipped rule
     patterns it covers, and a short id naming all three. `full=False`: the vocabulary of a
     trial that succeeded (logs.SUCCESS_*), which covers only the shipped rules that apply to
@@ -56,8 +60,8 @@ def vocabulary(full: bool = True) -> dict:
 
     shipped = load_rules()
     covered = sorted({r.regex for r in shipped.rules if full or not r.only_failed})
-    doc = {"words": list(PREFILTER_WORDS), "excluded_prefixes": list(EXCLUDED_PREFIXES),
-           "covered_patterns": covered}
+    doc: dict[str, Any] = {"words": list(PREFILTER_WORDS), "excluded_prefixes": list(EXCLUDED_PREFIXES),
+                           "covered_patterns": covered}
     if not full:
         doc["success_only"] = True
     vid = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
@@ -91,31 +95,35 @@ def write_stored_logs(store: Store, trial_ids: pl.Series, logs: list[LogFile], s
     store.replace_trial_logs(trial_ids, streams, chunks, [vocabulary(full) for full in used])
 
 
-def _decompressor():
+def _decompressor() -> zstandard.ZstdDecompressor:
     import zstandard
 
     return zstandard.ZstdDecompressor()
 
 
-def late_rules(store: Store, rules: RuleSet) -> dict[str, list[Rule]]:
+def late_rules(store: Store, rules: RuleSet, every_rule: bool = False) -> dict[str, list[Rule]]:
     """vocabulary id -> the rules its candidate lines do not cover (for the vocabulary of
-    successful trials' logs, only rules that apply to successes count)."""
+    successful trials' logs, only rules that apply to successes count unless `every_rule`)."""
     vocabs = store.frame("SELECT * FROM log_vocabularies")  # success_only: absent in older stores
     if "success_only" not in vocabs.columns:
         vocabs = vocabs.with_columns(pl.lit(None, pl.Boolean).alias("success_only"))
     out: dict[str, list[Rule]] = {}
     for vid, covered, success_only in vocabs.select("vocabulary", "covered_patterns", "success_only").iter_rows():
         covered = set(covered or [])
-        late = [r for r in rules.rules if r.regex not in covered and not (success_only and r.only_failed)]
+        late = [r for r in rules.rules
+                if r.regex not in covered and (every_rule or not (success_only and r.only_failed))]
         if late:
             out[vid] = late
     return out
 
 
-def late_rule_matches(store: Store, rules: RuleSet, trials: pl.DataFrame) -> pl.DataFrame:
+def late_rule_matches(store: Store, rules: RuleSet, trials: pl.DataFrame, every_rule: bool = False
+                      ) -> pl.DataFrame:
     """Every line of the stored logs of `trials` (trial_id, failed) that a rule not covered by
-    their vocabulary matches: trial_id, rule_id, stream, line_no, text."""
-    late = late_rules(store, rules)
+    their vocabulary matches: trial_id, rule_id, stream, line_no, text. `every_rule`: also the
+    rules that only apply to failures on successful trials' logs (`rules test`, with `failed`
+    set, asks where a rule would fire on successes)."""
+    late = late_rules(store, rules, every_rule)
     if not late or trials.is_empty():
         return pl.DataFrame(schema=MATCH_SCHEMA)
     targets = []
@@ -221,7 +229,7 @@ STREAM_ORDER = ("stdout", "stderr", "kernel", "time")
 
 
 def show_log(store: Store, trial: str, streams: list[str], pattern: str | None, ignore_case: bool,
-             write) -> int:
+             write: Callable[[bytes], object]) -> int:
     """`analyzer logs`: write a trial's stored log(s) with `write(bytes)`; with a pattern, only the
     matching lines as `stream:line_no: text`. Returns the number of lines written for a pattern
     (else of streams). Unknown trials and trials without stored logs are clear errors."""

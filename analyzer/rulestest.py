@@ -4,12 +4,13 @@ is too broad, the way elastic-recheck rejects a query that hits passing jobs).""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
 
 from .classify import classify_stored
+from .logstore import late_rule_matches
 from .rules import _load_toml, load_rules
 from .store import Store
 
@@ -57,8 +58,12 @@ def _on_success(store: Store, rules, path: str | Path, result) -> pl.DataFrame:
     with store.registered("succeeded", succeeded):
         lines = store.frame_file("rules_test_success_lines")
     hits = [lines.filter(pl.col("stream").is_in(list(r.streams)) & pl.col("text").str.contains(r.regex))
-            .select(pl.lit(r.id).alias("rule"), "trial_id", "text") for r in own]
-    frame = pl.concat(hits) if hits else pl.DataFrame()
+            .select(pl.lit(r.id).alias("rule"), "trial_id", "stream", "line_no", "text") for r in own]
+    # successful trials keep few lines (logs.SUCCESS_*): the rest of their stored logs is searched
+    stored = late_rule_matches(store, replace(rules, rules=own),
+                               succeeded.with_columns(pl.lit(True).alias("failed")), every_rule=True)
+    hits.append(stored.select(pl.col("rule_id").alias("rule"), "trial_id", "stream", "line_no", "text"))
+    frame = pl.concat(hits).unique(["rule", "trial_id", "stream", "line_no"], keep="first", maintain_order=True)
     if frame.is_empty():
         return empty
     return (frame.sort("rule", "trial_id").group_by("rule", maintain_order=True).agg(

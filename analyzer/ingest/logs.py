@@ -22,9 +22,11 @@ import os
 import stat
 import threading
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import polars as pl
 
@@ -80,11 +82,14 @@ class FileStats:
     compressed_bytes: int = 0
 
 
+ChunkRow = tuple[int, str, int, int, int, int, bytes]
+
+
 @dataclass
 class LogScan:
     lines: pl.DataFrame                 # key, stream, line_no, text, is_tail
     stats: list[FileStats] = field(default_factory=list)  # one per input file, same order
-    chunks: list[tuple] | None = None   # key, stream, chunk_no, first_line, n_lines, raw_bytes, zstd data
+    chunks: list[ChunkRow] | None = None   # key, stream, chunk_no, first_line, n_lines, raw_bytes, zstd data
     scanner: str = "polars"             # what found the candidates: ripgrep | polars
 
 
@@ -246,7 +251,7 @@ def _cap(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort("file_id", "line_no").filter((idx < half) | (idx >= n - half))
 
 
-class Kept(list):
+class Kept(list[pl.DataFrame]):
     """Candidate frames found so far, and the row count left by the last cap."""
     capped_rows = 0
 
@@ -315,14 +320,14 @@ def scan_logs(files: list[LogFile], keep_whole: bool = True, scanner: str | None
     problems = [regular_file_problem(f.path) for f in files]
     binary = rgscan.rg_binary() if scanner in (None, "ripgrep") else None
     rg_ids = [i for i, f in enumerate(files) if problems[i] is None and rgscan.usable_path(f.path)] if binary else []
-    scans = []
+    scans: list[rgscan.RgScan[Kept]] = []
     full_ids = [i for i in rg_ids if files[i].full]
     brief_ids = [i for i in rg_ids if not files[i].full]
-    if full_ids:  # failed trials: every candidate line
+    if binary and full_ids:  # failed trials: every candidate line
         scans.append(rgscan.RgScan(binary, rgscan.build_pattern(PREFILTER_WORDS, EXCLUDED_PREFIXES),
                                    [(i, files[i].path) for i in full_ids], is_candidate(pl.col("text")),
                                    Kept(), _compact, MAX_LINE_CHARS))
-    if brief_ids:  # trials that succeeded: a narrow pattern, Unicode mode as Polars' rule regexes
+    if binary and brief_ids:  # trials that succeeded: a narrow pattern, Unicode mode as Polars' rule regexes
         scans.append(rgscan.RgScan(binary, success_rg_pattern(), [(i, files[i].path) for i in brief_ids],
                                    is_success_kept(pl.col("text")), Kept(), _compact, MAX_LINE_CHARS,
                                    flags=rgscan.RULE_FLAGS))
@@ -372,7 +377,7 @@ def scan_logs(files: list[LogFile], keep_whole: bool = True, scanner: str | None
     return LogScan(lines, stats, chunk_rows, used)
 
 
-def chunk_frames(rows: list[tuple], max_bytes: int = 32 << 20):
+def chunk_frames(rows: list[ChunkRow], max_bytes: int = 32 << 20) -> Iterator[pl.DataFrame]:
     """LogScan.chunks as frames of at most ~max_bytes of compressed data (bounded copies)."""
     start, size = 0, 0
     for i, row in enumerate(rows):
@@ -386,14 +391,14 @@ def chunk_frames(rows: list[tuple], max_bytes: int = 32 << 20):
 
 def _read_pass(files: list[LogFile], stats: list[FileStats], problems: list[str | None],
                polars_ids: set[int], keep_whole: bool
-               ) -> tuple[list[pl.DataFrame], list[dict], list[list]]:
+               ) -> tuple[Kept, list[dict[str, Any]], list[list[Any]]]:
     """One bounded read of every regular file: stats, tails, compressed chunks (keep_whole) and,
     for files in `polars_ids`, candidate lines by the Polars scanner."""
     kept = Kept()
-    tails: list[dict] = []
-    chunks: list[list] = []     # file_id, chunk_no, first_line, n_lines, raw_bytes, zstd data
+    tails: list[dict[str, Any]] = []
+    chunks: list[list[Any]] = []     # file_id, chunk_no, first_line, n_lines, raw_bytes, zstd data
     brief = frozenset(i for i in polars_ids if not files[i].full)
-    pending: deque[tuple[list, Future]] = deque()
+    pending: deque[tuple[list[Any], Future[bytes]]] = deque()
     batch = _Batch()
     pool = ThreadPoolExecutor(COMPRESS_THREADS, thread_name_prefix="zstd") if keep_whole else None
 
@@ -424,7 +429,8 @@ def _read_pass(files: list[LogFile], stats: list[FileStats], problems: list[str 
                     last_piece = b""
                     chunk_no = 0
 
-                    def take(piece: bytes, n: int, stored: bytes) -> None:
+                    def take(piece: bytes, n: int, stored: bytes,
+                             file_id: int = file_id, scan_here: bool = scan_here) -> None:
                         nonlocal line_no, chunk_no
                         if scan_here:
                             batch.add(file_id, line_no, piece, n)

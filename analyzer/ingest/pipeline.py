@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, cast
 
 import polars as pl
 
@@ -26,6 +27,11 @@ from .record import MAX_MEMORY_MB, frame
 from .safe_io import display
 from .studies import ERROR_COLUMNS, ingest_studies
 from .trial import SAMPLE_COLUMNS, ParsedTrial, parse_trial
+
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
+
+_ERROR_SCHEMA = cast("dict[str, PolarsDataType]", ERROR_COLUMNS)
 
 TRIAL_TABLES = ("trial_facts", "log_lines", "memory_sample_rows", "ingest_error_rows",
                 "verdict_rows", "failure_rows", "evidence_rows")
@@ -185,7 +191,7 @@ def write_batch(store: Store, data: ReadBatch, ids: TrialIds, stamp: datetime, w
     errors = pl.DataFrame(
         [{"ingested_at": stamp, "root": p.rec.root, "study": p.rec.study, "trial_id": p.rec.trial_id,
           "path": path, "error": error, "hint": hint} for p in parses for path, error, hint in p.errors],
-        schema=ERROR_COLUMNS)
+        schema=_ERROR_SCHEMA)
     store.replace_trials(TRIAL_TABLES, trials, {"log_lines": lines, "memory_sample_rows": samples,
                                                 "ingest_error_rows": errors},
                          # whole logs, compressed (logstore.py), in the same transaction
@@ -257,7 +263,7 @@ def _record_root_errors(store: Store, roots: list[str], errors: list[tuple[str, 
     """Errors that belong to no trial: kept once per (path, error), replaced per root."""
     frame_ = pl.DataFrame([{"ingested_at": stamp, "root": display(r), "study": None, "trial_id": None,
                             "path": display(p), "error": e, "hint": h} for r, p, e, h in errors],
-                          schema=ERROR_COLUMNS)
+                          schema=_ERROR_SCHEMA)
     store.replace_root_errors(sorted({display(os.path.abspath(r)) for r in roots}), frame_)
     for _, p, e, h in errors:
         warn(f"{display(p)}: {e}; {h}")

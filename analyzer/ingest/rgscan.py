@@ -21,6 +21,7 @@ import sys
 import threading
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Generic, TypeVar
 
 import polars as pl
 
@@ -82,12 +83,15 @@ def usable_path(path: str) -> bool:
     return True
 
 
-class RgScan:
+F = TypeVar("F", bound=list[pl.DataFrame])
+
+
+class RgScan(Generic[F]):
     """Runs rg over `paths` (file_id i <-> paths[i]) in a background thread; `result()` gives
     file_id, line_no, text of every candidate line, or None when rg failed."""
 
     def __init__(self, binary: str, pattern: str, paths: list[tuple[int, str]],
-                 keep: pl.Expr, frames: list[pl.DataFrame], compact: Callable[[list], None],
+                 keep: pl.Expr, frames: F, compact: Callable[[F], None],
                  max_chars: int, flags: tuple[str, ...] = WORD_FLAGS) -> None:
         self.binary, self.pattern, self.paths, self.flags = binary, pattern, paths, flags
         self.keep, self.compact, self.max_chars = keep, compact, max_chars
@@ -112,7 +116,9 @@ class RgScan:
                "--no-heading", "--color", "never", "-e", self.pattern, "--", *paths]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
         err_chunks: list[bytes] = []
-        err_thread = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)
+        assert proc.stderr is not None
+        stderr_pipe = proc.stderr
+        err_thread = threading.Thread(target=lambda: err_chunks.append(stderr_pipe.read()), daemon=True)
         err_thread.start()
         carry = b""
         skipping = False   # inside an over-long line: drop bytes up to its newline

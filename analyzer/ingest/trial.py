@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -27,10 +27,13 @@ from .readers import BY_ROLE, READERS, Facts, Reader
 from .record import MAX_MEMORY_MB, TrialRecord
 from .safe_io import display, read_text
 
-SAMPLE_COLUMNS = {"trial_id": pl.String, "sample_index": pl.Int32, "sampled_at": pl.Datetime("us"),
+SAMPLE_COLUMNS: dict[str, PolarsDataType] = {"trial_id": pl.String, "sample_index": pl.Int32, "sampled_at": pl.Datetime("us"),
                   "usage_bytes": pl.Float64, "limit_bytes": pl.Float64, "source": pl.String,
                   "container": pl.String}
 _MAX_BYTES = MAX_MEMORY_MB * MIB
+
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
 
 
 @dataclass
@@ -144,7 +147,7 @@ def _samples(parsed: ParsedTrial, stats: list[MemorySample], stats_max: float | 
         mine = [s for s in stats if s.container and (s.container[:12] == cid or s.container == rec.container_id)]
         stats = mine or stats
     dropped = 0
-    rows = []
+    rows: list[dict[str, Any]] = []
     for s in stats + cgroup:
         usage, limit = _plausible_bytes(s.usage_bytes), _plausible_bytes(s.limit_bytes)
         dropped += (usage is None) != (s.usage_bytes is None)
