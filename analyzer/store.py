@@ -34,7 +34,7 @@ DUCKDB_MAGIC = b"DUCK"  # bytes 8..12 of every DuckDB database file
 # runs the steps a store is missing, each in its own transaction, before the idempotent schema
 # files. Version 1 is the first schema, so there is no step yet.
 MIGRATIONS: list[tuple[int, str]] = [(2, "0002_views_2026_11")]
-LOG_WRITE_MEMORY_LIMIT = "200MB"  # DuckDB's buffer cache while an ingest writes whole logs
+LOG_WRITE_MEMORY_LIMIT = "100MB"  # DuckDB's buffer cache while an ingest writes whole logs
 
 
 def default_db_path() -> str:
