@@ -133,7 +133,13 @@ def _init(ray: Any, address: str | None) -> bool:
     if address:  # workers of an existing cluster run the driver's analyzer code, same parsing
         import analyzer
         kwargs["runtime_env"] = {"py_modules": [os.path.dirname(analyzer.__file__)]}
-    ray.init(**kwargs)
+    try:
+        ray.init(**kwargs)
+    except (ConnectionError, TimeoutError, ValueError, RuntimeError) as exc:
+        where = f"the Ray cluster at {address}" if address else "a local Ray"
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise AnalyzerError(f"--engine ray: cannot start or reach {where}: {first[:300]}; nothing was "
+                            f"read (check --ray-address / RAY_ADDRESS)") from None
     return True
 
 
