@@ -162,12 +162,12 @@ def _read_on_ray(batches: list[list[TrialArtifacts]], study: str | None, stamp: 
         return
     ray = _ray()
     started_here = _init(ray, address)
+    pending: deque[Any] = deque()
     try:
         task = ray.remote(max_retries=MAX_RETRIES, retry_exceptions=False)(read_packed)
         window = max(2, int(ray.cluster_resources().get("CPU", 1) * IN_FLIGHT_PER_CPU))
         fail_index, marker = _fail_plan()
         study_ref, stamp_ref = ray.put(study), ray.put(stamp)
-        pending: deque[Any] = deque()
         submitted = 0
         while submitted < len(batches) or pending:
             while submitted < len(batches) and len(pending) < window:
@@ -177,7 +177,9 @@ def _read_on_ray(batches: list[list[TrialArtifacts]], study: str | None, stamp: 
             data = unpack(ray.get(pending.popleft()))  # in batch order: ids as with --engine local
             progress.advance(trials=len(data.parses), nbytes=sum(st.size_bytes for st in data.scan.stats))
             yield data
-    finally:
+    finally:  # the writer stopped early (an error, Ctrl-C): batches still queued are not wanted
+        for ref in pending:
+            ray.cancel(ref)
         if started_here:
             ray.shutdown()
 
