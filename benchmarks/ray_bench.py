@@ -156,6 +156,55 @@ def warm_cluster_ingest(analyzer: list[str], root: Path, db: str, cpus: int) -> 
         ray.shutdown()
 
 
+def tasks_vs_ray_data(root: Path, batch_trials: int = 10) -> list[str]:
+    """The same batches through `read_packed` as Ray tasks and as Ray Data `map_batches` (one
+    batch per row, the ReadBatch pickled into an object column: what a Ray Data block can hold),
+    twice each on one warm local Ray. Needs `pip install 'ray[data]'` (not in analyzer's extra)."""
+    import pickle
+    from datetime import datetime
+
+    import ray
+    import ray.data
+    from analyzer.ingest import pipeline
+    from analyzer.ingest.discover import discover
+    from analyzer.ingest.ray_engine import read_packed, unpack
+
+    pipeline.BATCH_TRIALS = batch_trials
+    batches = list(pipeline._batches(discover([str(root)]).trials))
+    stamp = datetime(2026, 11, 29)
+    ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False, logging_level="ERROR")
+    task = ray.remote(max_retries=3)(read_packed)
+    batches_ref = ray.put(batches)
+
+    def with_tasks() -> int:
+        refs = [task.remote(b, None, stamp) for b in batches]
+        return sum(len(unpack(ray.get(r)).parses) for r in refs)
+
+    def with_ray_data() -> int:
+        ray.data.DataContext.get_current().execution_options.preserve_order = True
+        ds = ray.data.from_items([{"i": i} for i in range(len(batches))], override_num_blocks=len(batches))
+
+        def read(rows):  # type: ignore[no-untyped-def]
+            got = ray.get(batches_ref)
+            return {"packed": [pickle.dumps(read_packed(got[i], None, stamp)) for i in rows["i"]]}
+        return sum(len(unpack(pickle.loads(r["packed"])).parses)
+                   for r in ds.map_batches(read, batch_size=1).iter_rows())
+
+    lines = []
+    try:
+        for attempt in ("first (cold workers)", "second (warm)"):
+            for name, func in (("Ray tasks", with_tasks), ("Ray Data map_batches", with_ray_data)):
+                sampler, w0, c0 = TreeSampler(), time.perf_counter(), time.process_time()
+                trials = func()
+                wall, driver, workers = time.perf_counter() - w0, time.process_time() - c0, sampler.stop()
+                lines.append(f"| {name}, {attempt} | {len(batches)} batches, {trials} trials | {wall:.1f} s | "
+                             f"{driver:.1f} s driver + {workers:.1f} s Ray | {os.getloadavg()[0]:.1f} |")
+                print(lines[-1], flush=True)
+    finally:
+        ray.shutdown()
+    return lines
+
+
 def ray_startup() -> float:
     code = "import ray; ray.init(include_dashboard=False, logging_level='ERROR'); ray.shutdown()"
     start = time.perf_counter()
@@ -172,6 +221,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/analyzer-ray-bench"))
     parser.add_argument("--results", type=Path, default=None, help="append the figures (markdown) here")
     parser.add_argument("--split-only", action="store_true", help="only the read/write split")
+    parser.add_argument("--tasks-vs-ray-data", action="store_true",
+                        help="only compare Ray tasks with Ray Data map_batches (needs ray[data])")
     args = parser.parse_args()
 
     work = args.workdir
@@ -182,6 +233,10 @@ def main() -> None:
     size_mb = corpus_bytes(root) / 1e6
     subprocess.run(f"find '{root}' -type f -print0 | xargs -0 cat > /dev/null", shell=True, check=True)
     print(f"corpus {root}: {args.trials} trials, {size_mb:.0f} MB ({args.profile})", flush=True)
+    if args.tasks_vs_ray_data:
+        print("| engine | work | wall | CPU | load average |\n|---|---|---|---|---|")
+        tasks_vs_ray_data(root)
+        return
     analyzer = [sys.executable, "-m", "analyzer.cli"]
     env_db = str(work / "bench.duckdb")
     rows: list[str] = []

@@ -11,8 +11,9 @@ Why Ray tasks and not Ray Data `map_batches`: a batch here is a list of trial fo
 log bytes, and what comes back is one `ReadBatch` (typed records, lines, chunks, per-file
 stats) written in one transaction, not rows of one table; tasks keep that unit, give the
 results in order with a bounded window, and retry a batch whose worker process died
-(`max_retries`), which the driver never sees. Ray core is also the whole extra (Ray Data would
-add pandas and fsspec to the install). See benchmarks/RESULTS.md, "Ray".
+(`max_retries`), which the driver never sees. Ray core (and its client) is the whole extra (Ray Data would
+add pandas and fsspec to the install). Measured on the same batches, Ray Data took about twice
+the wall and 1.5-2x the CPU of tasks (benchmarks/RESULTS.md, "Ray").
 
 Ray is imported only when the engine runs: `--engine local` never imports it.
 """
