@@ -96,6 +96,31 @@ def warn(message: str) -> None:
     click.echo(f"warning: {message}", err=True)
 
 
+def _engine_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--engine / --ray-address are kept in ctx.meta (the commands' signatures stay as they are);
+    `engine_reader` turns them into the ingest's BatchReader. --engine ray without Ray installed
+    is a usage error said in one line, before anything is opened."""
+    ctx.meta[f"analyzer.{param.name}"] = value
+    if param.name == "engine" and value == "ray":
+        from .ingest.ray_engine import ray_missing_message
+
+        problem = ray_missing_message()
+        if problem:
+            click.echo(f"Error: {problem}", err=True)
+            ctx.exit(int(ExitCode.USAGE))
+    return value
+
+
+def engine_reader() -> Any:
+    """The BatchReader chosen by --engine (local unless `--engine ray`; Ray is imported only then)."""
+    meta = click.get_current_context(silent=True)
+    if meta is None or meta.meta.get("analyzer.engine") != "ray":
+        from .ingest.pipeline import read_locally
+        return read_locally
+    from .ingest.ray_engine import ray_reader
+    return ray_reader(meta.meta.get("analyzer.ray_address"))
+
+
 def ingest_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """ROOTS and the options of `ingest`, shared by `run`."""
     for option in reversed([
@@ -106,6 +131,14 @@ def ingest_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="A Noodle 2 study YAML to apply (memory limit, trial timeout)."),
         click.option("--default-memory-limit", default=None, metavar="SIZE", callback=_memory_limit,
                      help="Memory limit to assume where no artifact records one, Docker syntax (8g)."),
+        click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+                     expose_value=False, callback=_engine_option,
+                     help="Who reads the trials: this process, or Ray tasks on a cluster (pip install "
+                          "'analyzer[ray]'); the store is written here either way."),
+        click.option("--ray-address", default=None, metavar="ADDRESS", expose_value=False,
+                     callback=_engine_option,
+                     help="With --engine ray: the cluster (auto, ray://host:10001; default RAY_ADDRESS, "
+                          "else a local Ray)."),
     ]):
         func = option(func)
     return func
@@ -162,7 +195,7 @@ def run_ingest(roots: list[str], db: str | None, lock_timeout: float | None, stu
                          progress=not quiet and sys.stderr.isatty())
     try:
         with open_store(db, lock_timeout=lock_timeout) as store:
-            report = do_ingest(store, roots, opts, warn)  # -q never silences warnings
+            report = do_ingest(store, roots, opts, warn, reader=engine_reader())  # -q never silences warnings
     except ParseError as exc:
         raise AnalyzerError(exc.problem) from exc
     empty = [root for root, n in report.trials_per_root.items() if n == 0]
