@@ -72,7 +72,7 @@ def check_report_in_browser(html: Path, db: str, runner, width: int, shot_prefix
         page.on("request", lambda r: requests.append(r.url))
         page.goto(html.as_uri())
         if shot_prefix:
-            _shot(page, f"{shot_prefix}-{width}.png")
+            _shot(page, f"{shot_prefix}.png" if width == 1400 else f"{shot_prefix}-{width}.png")
         # the verdict box starts in the first screen, and the page itself never scrolls sideways
         box = page.locator("section#verdict").bounding_box()
         assert box is not None and box["y"] < height * 0.5 and box["x"] >= 0
@@ -87,8 +87,13 @@ def check_report_in_browser(html: Path, db: str, runner, width: int, shot_prefix
         assert drill.get_attribute("open") is not None
         assert drill.locator("tr.decisive").count() + drill.locator("p.note").count() >= 1
         assert drill.locator("table.evidence").is_visible()
-        if shot_prefix and width > 600:
-            _shot(page, f"{shot_prefix}-drilldown.png")
+        if shot_prefix and width > 600 and SHOTS:  # the docs show a drill-down with a memory line if any
+            rich = page.locator("details.drill:has(svg.memline)")
+            shown = rich.first if rich.count() else drill
+            if shown.get_attribute("open") is None:
+                shown.locator("summary").click()
+            shown.scroll_into_view_if_needed()
+            shown.screenshot(path=str(REPO / SHOTS / f"{shot_prefix}-drilldown.png"))
         # per-column filter and "showing N of M"
         page.locator("#trials-table input[data-col='6']").fill("out_of_memory")
         from playwright.sync_api import expect
