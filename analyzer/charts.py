@@ -87,42 +87,6 @@ def stacked_bar_chart(categories: list[str], series: dict[str, list[float]], *, 
     return Markup("".join(out))
 
 
-def scatter_chart(points: list[tuple[float, float, str]], *, title: str, x_label: str, y_label: str,
-                  groups: list[str], guides: tuple[tuple[float, str], ...] = (), width: int = 760) -> Markup:
-    """Points (x, y, group) with y = k*x guide lines (e.g. the limit and 95 % of it)."""
-    left, right, top, bottom = 64, 190, 28, 48
-    height = 380
-    plot_w, plot_h = width - left - right, height - top - bottom
-    vmax = _nice_max(max([max(x, y) for x, y, _ in points], default=1))
-    out = [f"<svg xmlns='http://www.w3.org/2000/svg' role='img' viewBox='0 0 {width} {height}' "
-           f"width='100%' style='max-width:{width}px'><title>{escape(title)}</title>",
-           f"<text x='{left}' y='16' {FONT} font-weight='bold'>{escape(title)}</text>"]
-    for t in _ticks(vmax):
-        y = top + plot_h - plot_h * t / vmax
-        x = left + plot_w * t / vmax
-        out.append(f"<line x1='{left}' x2='{left + plot_w}' y1='{y:.1f}' y2='{y:.1f}' stroke='#eee'/>"
-                   f"<text x='{left - 6}' y='{y + 4:.1f}' text-anchor='end' {FONT}>{_fmt(t)}</text>"
-                   f"<text x='{x:.1f}' y='{top + plot_h + 14}' text-anchor='middle' {FONT}>{_fmt(t)}</text>")
-    for k, label in guides:
-        x2 = left + plot_w * min(1.0, 1 / k)
-        y2 = top + plot_h - plot_h * min(1.0, k)
-        out.append(f"<line x1='{left}' y1='{top + plot_h}' x2='{x2:.1f}' y2='{y2:.1f}' stroke='#888' "
-                   f"stroke-dasharray='4 3'/><text x='{x2 + 4:.1f}' y='{y2 + 10:.1f}' {FONT} fill='#555'>"
-                   f"{escape(label)}</text>")
-    for x, y, group in points:
-        colour = PALETTE[groups.index(group) % len(PALETTE)] if group in groups else "#999"
-        cx, cy = left + plot_w * x / vmax, top + plot_h - plot_h * y / vmax
-        out.append(f"<circle cx='{cx:.1f}' cy='{cy:.1f}' r='3' fill='{colour}' fill-opacity='0.75'/>")
-    out.append(f"<line x1='{left}' x2='{left}' y1='{top}' y2='{top + plot_h}' stroke='#333'/>"
-               f"<line x1='{left}' x2='{left + plot_w}' y1='{top + plot_h}' y2='{top + plot_h}' stroke='#333'/>")
-    out.append(f"<text x='{left + plot_w / 2}' y='{height - 6}' text-anchor='middle' {FONT}>{escape(x_label)}</text>")
-    out.append(f"<text transform='translate(14,{top + plot_h / 2}) rotate(-90)' text-anchor='middle' {FONT}>"
-               f"{escape(y_label)}</text>")
-    out.append(_legend(groups, left + plot_w + 16, top))
-    out.append("</svg>")
-    return Markup("".join(out))
-
-
 OOM_RED = "#C62828"  # the same red as out-of-memory kills in the tables (--bad in base.html)
 
 

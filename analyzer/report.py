@@ -20,7 +20,6 @@ from .store import Store
 from .time_metrics_report import time_metrics_context
 
 MAX_FAILED_ROWS = 500
-MAX_MEMORY_POINTS = 2000
 MAX_TABLE_ROWS = 500
 MAX_NEAR_LIMIT_ROWS = 100
 FAMILY_ORDER = ("catastrophic", "early", "execution", "configuration", "transient", "quality", "unknown")
@@ -64,7 +63,6 @@ class ReportContext:
     failed_total: int
     memory_chart: Markup | None
     usage_chart: Markup | None
-    memory_points_shown: int
     memory_distribution: list[dict[str, Any]]
     near_limit: list[dict[str, Any]]
     contained: list[dict[str, Any]]
@@ -73,7 +71,7 @@ class ReportContext:
     new_signatures: list[dict[str, Any]]
     ingest_errors: list[dict[str, Any]]
     limits: dict[str, int] = field(default_factory=lambda: {
-        "failed": MAX_FAILED_ROWS, "points": MAX_MEMORY_POINTS, "rows": MAX_TABLE_ROWS})
+        "failed": MAX_FAILED_ROWS, "rows": MAX_TABLE_ROWS})
     time_metrics: dict[str, Any] = field(default_factory=dict)  # time_metrics_report.py
     memory_recommendations: list[dict[str, Any]] = field(default_factory=list)  # _memory_recommendations.html
     sections: Sections | None = None  # verdict, drill-downs, memory boxes, all trials, time (report_sections.py)
@@ -135,7 +133,6 @@ def build_context(store: Store, studies: list[str] | None = None, since: datetim
         totals = store.frame_file("report_totals").to_dicts()[0]
         types = store.frame_file("report_failure_types")
         failed = store.frame_file("report_failed_trials", {"limit": MAX_FAILED_ROWS})
-        points = store.frame_file("report_memory_points", {"limit": MAX_MEMORY_POINTS})
         sections = build_sections(store, failed, remedies)
         histogram = store.frame_file("report_memory_histogram")
         distribution = store.frame_file("report_memory_distribution")
@@ -169,7 +166,6 @@ def build_context(store: Store, studies: list[str] | None = None, since: datetim
         failed_total=int(totals["failed"] or 0),
         memory_chart=sections.memory_box_chart,
         usage_chart=_usage_chart(histogram),
-        memory_points_shown=points.height,
         memory_distribution=distribution.to_dicts(),
         near_limit=near.to_dicts(),
         contained=contained.to_dicts(),

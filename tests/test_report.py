@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import sys
@@ -71,6 +72,7 @@ def check_report_in_browser(html: Path, db: str, runner, width: int, shot_prefix
         page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
         page.on("request", lambda r: requests.append(r.url))
         page.goto(html.as_uri())
+        from playwright.sync_api import expect
         if shot_prefix:
             _shot(page, f"{shot_prefix}.png" if width == 1400 else f"{shot_prefix}-{width}.png")
         # the verdict box starts in the first screen, and the page itself never scrolls sideways
@@ -84,7 +86,7 @@ def check_report_in_browser(html: Path, db: str, runner, width: int, shot_prefix
         target = first.get_attribute("href")
         first.click()
         drill = page.locator(f"details{target}")
-        assert drill.get_attribute("open") is not None
+        expect(drill).to_have_attribute("open", re.compile(".*"))  # opened by the hashchange handler
         assert drill.locator("tr.decisive").count() + drill.locator("p.note").count() >= 1
         assert drill.locator("table.evidence").is_visible()
         if shot_prefix and width > 600 and SHOTS:  # the docs show a drill-down with a memory line if any
@@ -96,7 +98,6 @@ def check_report_in_browser(html: Path, db: str, runner, width: int, shot_prefix
             shown.screenshot(path=str(REPO / SHOTS / f"{shot_prefix}-drilldown.png"))
         # per-column filter and "showing N of M"
         page.locator("#trials-table input[data-col='6']").fill("out_of_memory")
-        from playwright.sync_api import expect
         expect(page.locator("#trials-count")).to_contain_text(f"Showing {oom:,} of")  # after the input's debounce
         count_text = page.locator("#trials-count").text_content()
         assert count_text.startswith(f"Showing {oom:,} of {min(total, 10_000):,} trials")
