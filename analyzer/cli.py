@@ -276,10 +276,11 @@ def report_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @main.command()
 @db_option
 @report_options
+@rules_option
 @quiet_option
 @handle_errors
 def report(db: str | None, lock_timeout: float | None, studies: tuple[str, ...], since: Any, out: str,
-           quiet: bool) -> None:
+           rules_file: str | None, quiet: bool) -> None:
     """Write one self-contained HTML post-mortem report from the store.
 
     --out never replaces the store or a file that is not HTML; the file is written to a
@@ -290,17 +291,17 @@ def report(db: str | None, lock_timeout: float | None, studies: tuple[str, ...],
     \b
         analyzer report --db nightly.duckdb --since 2026-11-27 --out reports/today.html
     """
-    run_report(db, lock_timeout, list(studies), since, out, quiet)
+    run_report(db, lock_timeout, list(studies), since, out, quiet, rules_file)
 
 
 def run_report(db: str | None, lock_timeout: float | None, studies: list[str], since: Any, out: str,
-               quiet: bool) -> None:
+               quiet: bool, rules_file: str | None = None) -> None:
     from .outfiles import check_report_out, write_text_atomic
     from .report import build_context, render
 
     check_report_out(out, db)
     with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
-        ctx = build_context(store, studies or None, since)
+        ctx = build_context(store, studies or None, since, rules_file)
     write_text_atomic(out, render(ctx))
     if not quiet:
         click.echo(f"report: {out} ({ctx.totals['trials']} trials, {ctx.totals['failed']} failed, "
@@ -341,7 +342,7 @@ def run(roots: tuple[str, ...], db: str | None, lock_timeout: float | None, stud
     check_report_out(out, db)  # before any work: --out must not be the store
     ingested = run_ingest(list(roots), db, lock_timeout, study, config, default_memory_limit, quiet)
     run_classify(db, lock_timeout, rules_file, quiet, oom_risk)
-    run_report(db, lock_timeout, [], None, out, quiet)
+    run_report(db, lock_timeout, [], None, out, quiet, rules_file)
     if notify_url or notify_command or summary_json:
         run_notify(db, lock_timeout, ingested.new_trial_ids, out, notify_url, notify_command, summary_json, quiet)
     if fail_on:

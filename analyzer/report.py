@@ -12,14 +12,16 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from . import __version__
-from .charts import scatter_chart, stacked_bar_chart
+from .charts import stacked_bar_chart
+from .report_sections import Sections, build_sections
 from .resources import resource_dir
+from .rules import load_rules
 from .store import Store
 from .time_metrics_report import time_metrics_context
 
-MAX_FAILED_ROWS = 1000
-MAX_MEMORY_POINTS = 2000
+MAX_FAILED_ROWS = 500
 MAX_TABLE_ROWS = 500
+MAX_NEAR_LIMIT_ROWS = 100
 FAMILY_ORDER = ("catastrophic", "early", "execution", "configuration", "transient", "quality", "unknown")
 
 
@@ -44,7 +46,8 @@ class FailedTrial:
     confidence: str | None
     reason: str
     excerpt: list[ExcerptLine]
-    trial_url: str | None
+    trial_dir: str | None
+    anchor: str | None = None
 
 
 @dataclass
@@ -60,7 +63,6 @@ class ReportContext:
     failed_total: int
     memory_chart: Markup | None
     usage_chart: Markup | None
-    memory_points_shown: int
     memory_distribution: list[dict[str, Any]]
     near_limit: list[dict[str, Any]]
     contained: list[dict[str, Any]]
@@ -69,9 +71,10 @@ class ReportContext:
     new_signatures: list[dict[str, Any]]
     ingest_errors: list[dict[str, Any]]
     limits: dict[str, int] = field(default_factory=lambda: {
-        "failed": MAX_FAILED_ROWS, "points": MAX_MEMORY_POINTS, "rows": MAX_TABLE_ROWS})
+        "failed": MAX_FAILED_ROWS, "rows": MAX_TABLE_ROWS})
     time_metrics: dict[str, Any] = field(default_factory=dict)  # time_metrics_report.py
     memory_recommendations: list[dict[str, Any]] = field(default_factory=list)  # _memory_recommendations.html
+    sections: Sections | None = None  # verdict, drill-downs, memory boxes, all trials, time (report_sections.py)
 
 
 def _excerpt(text: str | None, evidence: list[str] | None) -> list[ExcerptLine]:
@@ -84,12 +87,6 @@ def _excerpt(text: str | None, evidence: list[str] | None) -> list[ExcerptLine]:
     return lines
 
 
-def _trial_url(trial_dir: str | None) -> str | None:
-    if not trial_dir or not Path(trial_dir).is_absolute():
-        return None
-    return Path(trial_dir).as_uri()
-
-
 def _failure_chart(types: pl.DataFrame) -> Markup | None:
     if types.is_empty():
         return None
@@ -98,16 +95,6 @@ def _failure_chart(types: pl.DataFrame) -> Markup | None:
     series = {fam: [n if f == fam else 0 for f, n in zip(types["family"], types["n"])] for fam in families}
     return stacked_bar_chart(cats, series, title="Failed trials by failure type (colour: family)",
                              x_label="failure type", y_label="trials")
-
-
-def _memory_chart(points: pl.DataFrame) -> Markup | None:
-    if points.is_empty():
-        return None
-    groups = [g for g in ("out of memory", "other failure", "success") if g in set(points["grp"].to_list())]
-    pts = list(zip(points["memory_limit_mb"].to_list(), points["peak_memory_mb"].to_list(), points["grp"].to_list()))
-    return scatter_chart(pts, title="Peak memory vs memory limit per trial", x_label="memory limit (MiB)",
-                         y_label="peak memory (MiB)", groups=groups,
-                         guides=[(1.0, "limit"), (0.95, "95 %")])
 
 
 def _usage_chart(histogram: pl.DataFrame) -> Markup | None:
@@ -136,28 +123,32 @@ def _history_chart(history: pl.DataFrame) -> tuple[Markup | None, int]:
                              x_label="study (in start order)", y_label="failed trials"), len(studies)
 
 
-def build_context(store: Store, studies: list[str] | None = None, since: datetime | None = None) -> ReportContext:
-    """Query everything the report shows, for the trials in scope."""
+def build_context(store: Store, studies: list[str] | None = None, since: datetime | None = None,
+                  rules_file: str | Path | None = None) -> ReportContext:
+    """Query everything the report shows, for the trials in scope; remedy texts come from the
+    rules file ([remedies], a user file overrides the shipped text)."""
+    remedies = load_rules(rules_file).remedies
     scope = store.frame_file("report_scope", {"studies": studies or None, "since": since})
     with store.registered("scope", scope):
         totals = store.frame_file("report_totals").to_dicts()[0]
         types = store.frame_file("report_failure_types")
         failed = store.frame_file("report_failed_trials", {"limit": MAX_FAILED_ROWS})
-        points = store.frame_file("report_memory_points", {"limit": MAX_MEMORY_POINTS})
+        sections = build_sections(store, failed, remedies)
         histogram = store.frame_file("report_memory_histogram")
         distribution = store.frame_file("report_memory_distribution")
-        near = store.frame_file("report_memory_near_limit", {"limit": MAX_TABLE_ROWS})
+        near = store.frame_file("report_memory_near_limit", {"limit": MAX_NEAR_LIMIT_ROWS})
         contained = store.frame_file("report_contained")
         history = store.frame_file("report_history")
         new_sigs = store.frame_file("report_new_signatures", {"limit": MAX_TABLE_ROWS})
         errors = store.frame_file("report_ingest_errors", {"limit": MAX_TABLE_ROWS})
         time_metrics = time_metrics_context(store)
     history_chart, n_studies = _history_chart(history)
+    anchors = sections.anchors
     scope_text = ", ".join(filter(None, [
         f"studies {', '.join(studies)}" if studies else "all studies",
         f"since {since:%Y-%m-%d %H:%M} UTC" if since else None]))
     return ReportContext(
-        title="analyzer post-mortem report",
+        title=sections.title,
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         analyzer_version=__version__,
         scope=scope_text,
@@ -169,12 +160,12 @@ def build_context(store: Store, studies: list[str] | None = None, since: datetim
                         stage_index=r["stage_index"], eco_name=r["eco_name"], eco_class=r["eco_class"],
                         exit_code=r["exit_code"], failure_type=r["failure_type"], family=r["family"],
                         catastrophic=bool(r["catastrophic"]), confidence=r["confidence"], reason=r["reason"],
-                        excerpt=_excerpt(r["log_excerpt"], r["evidence_lines"]), trial_url=_trial_url(r["trial_dir"]))
+                        excerpt=_excerpt(r["log_excerpt"], r["evidence_lines"]), trial_dir=r["trial_dir"],
+                        anchor=anchors.get(r["trial_id"]))
             for r in failed.iter_rows(named=True)],
         failed_total=int(totals["failed"] or 0),
-        memory_chart=_memory_chart(points),
+        memory_chart=sections.memory_box_chart,
         usage_chart=_usage_chart(histogram),
-        memory_points_shown=points.height,
         memory_distribution=distribution.to_dicts(),
         near_limit=near.to_dicts(),
         contained=contained.to_dicts(),
@@ -184,6 +175,7 @@ def build_context(store: Store, studies: list[str] | None = None, since: datetim
         ingest_errors=errors.to_dicts(),
         time_metrics=time_metrics,
         memory_recommendations=store.frame_file("report_memory_recommendations").to_dicts(),
+        sections=sections,
     )
 
 
@@ -198,7 +190,7 @@ def render(context: ReportContext) -> str:
 
 
 def write_report(store: Store, out: str | Path, studies: list[str] | None = None,
-                 since: datetime | None = None) -> ReportContext:
-    context = build_context(store, studies, since)
+                 since: datetime | None = None, rules_file: str | Path | None = None) -> ReportContext:
+    context = build_context(store, studies, since, rules_file)
     Path(out).write_text(render(context), encoding="utf-8")
     return context

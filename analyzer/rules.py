@@ -46,7 +46,7 @@ _CATALOG_FIELDS = {"file": ((str,), "a TSV file name beside the rules file"),
 _TOP_LEVEL = {"version": ((str, int, float), "a string"), "description": ((str,), "a string"),
               "eco_classes": ((dict,), "a table"), "types": ((dict,), "a table"), "families": ((dict,), "a table"),
               "signals": ((dict,), "a table"), "rules": ((list,), "an array of tables ([[rules]])"),
-              "catalogs": ((dict,), "a table")}
+              "catalogs": ((dict,), "a table"), "remedies": ((dict,), "a table failure_type -> text")}
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,7 @@ class RuleSet:
     eco_classes: dict[str, str] = field(default_factory=dict)
     families: dict[str, dict[str, Any]] = field(default_factory=dict)
     catalogs: list[Catalog] = field(default_factory=list)
+    remedies: dict[str, str] = field(default_factory=dict)  # failure_type -> what to change (report)
 
     def types_frame(self) -> pl.DataFrame:
         """failure_type -> severity, recoverable, family, label, catastrophic, transient.
@@ -107,7 +108,8 @@ class RuleSet:
     def without(self, projects: set[str]) -> RuleSet:
         """The rules a held-out evaluation may use: drop rules motivated only by `projects`."""
         kept = [r for r in self.rules if not r.motivated_by or not set(r.motivated_by) <= projects]
-        return RuleSet(self.version, kept, self.signals, self.types, self.eco_classes, self.families, self.catalogs)
+        return RuleSet(self.version, kept, self.signals, self.types, self.eco_classes, self.families, self.catalogs,
+                       self.remedies)
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -234,6 +236,11 @@ def _problems(doc: dict[str, Any], types: dict[str, Any], where: str, families: 
             out.append(f"{where}: catalogs.{name}: must be a table")
             continue
         out.extend(_fields(c, _CATALOG_FIELDS, f"{where}: catalogs.{name}"))
+    for name, text in (doc.get("remedies") or {}).items() if isinstance(doc.get("remedies"), dict) else ():
+        if name not in types:
+            out.append(f"{where}: remedies.{name}: {name!r} is not a known failure_type; use one of {', '.join(sorted(types))}")
+        if not isinstance(text, str) or not text.strip():
+            out.append(f"{where}: remedies.{name}: must be a non-empty string (what to change)")
     rules = doc.get("rules") or []
     if not isinstance(rules, list):
         return out
@@ -321,6 +328,7 @@ def load_rules(user_path: str | Path | None = None) -> RuleSet:
     signals = dict(doc.get("signals", {}))
     eco = dict(doc.get("eco_classes", {}))
     catalogs = {name: (spec, rules_path().parent) for name, spec in doc.get("catalogs", {}).items()}
+    remedies = dict(doc.get("remedies", {}))
     if user_path:
         problems = check_rules(user_path)
         if problems:
@@ -333,6 +341,7 @@ def load_rules(user_path: str | Path | None = None) -> RuleSet:
         eco.update(user.get("eco_classes") or {})
         merged_rules.update({r["id"]: r for r in user.get("rules") or []})
         catalogs.update({n: (s, Path(user_path).parent) for n, s in (user.get("catalogs") or {}).items()})
+        remedies.update(user.get("remedies") or {})
     rules = [
         Rule(id=r["id"], type=r["type"], pattern=r["pattern"],
              regex=_regex(r["pattern"], r.get("case_sensitive")),
@@ -344,4 +353,4 @@ def load_rules(user_path: str | Path | None = None) -> RuleSet:
     sigs = {name: Signal(name, s["type"], int(s.get("precedence", 100)), s.get("confidence"), s.get("kind"))
             for name, s in signals.items()}
     cats = [_catalog(name, spec, base) for name, (spec, base) in sorted(catalogs.items())]
-    return RuleSet(version, rules, sigs, types, eco, families, cats)
+    return RuleSet(version, rules, sigs, types, eco, families, cats, remedies)

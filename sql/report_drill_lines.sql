@@ -1,0 +1,12 @@
+-- The stored log lines within 3 lines of each counted evidence line of the drill-down trials
+WITH marks AS (
+    SELECT DISTINCT e.trial_id, e.source AS stream, e.line_no
+    FROM drill d JOIN failure_evidence e USING (trial_id)
+    WHERE e.counts_toward_verdict AND e.line_no IS NOT NULL
+)
+SELECT DISTINCT l.trial_id, l.stream, l.line_no, l.text,
+       EXISTS (SELECT 1 FROM marks m2 WHERE m2.trial_id = l.trial_id AND m2.stream = l.stream
+               AND m2.line_no = l.line_no) AS decided
+FROM marks m JOIN trial_log_lines l
+  ON l.trial_id = m.trial_id AND l.stream = m.stream AND l.line_no BETWEEN m.line_no - 3 AND m.line_no + 3
+ORDER BY l.trial_id, l.stream, l.line_no
