@@ -219,6 +219,7 @@ def test_two_roots_ingested_separately_do_not_replace_each_other(runner, tmp_pat
     assert "night2" in rows[1]["trial_dir"]
 
 
+@pytest.mark.slow
 def test_same_noodle2_study_in_two_nights_keeps_both_and_rerun_is_quiet(runner, tmp_path, db):
     import shutil
 
