@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ECOS = ["noop", "cell_resize", "buffer_insertion", "cell_swap", "gate_cloning", "placement_density",
@@ -126,7 +126,7 @@ def generate(out: Path, trials: int, total_mb: float, seed: int, profile: str = 
     per_trial = int(total_mb * 1e6 / trials)
     # a pool of pre-generated 256 KB blocks keeps generation fast and the text varied
     pool = [_block(rng, 256_000, profile) for _ in range(16)]
-    start = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
     weights = [m[0] for m in MIX]
     stages = 3
     per_stage = max(1, trials // stages)
