@@ -21,7 +21,7 @@ from .outfiles import atomic_path, check_export_out
 from .output import json_safe
 from .store import Store, quote_identifier
 
-VIEWS = ("studies", "trials", "memory_samples", "ingest_errors", "failures", "failure_evidence",
+VIEWS: tuple[str, ...] = ("studies", "trials", "memory_samples", "ingest_errors", "failures", "failure_evidence",
          "memory", "contained_eco_classes", "trial_log_lines")
 # sql/schema_time.sql and sql/schema_metrics.sql
 VIEWS += ("time", "timeout_suggestions", "trial_metrics", "metric_vs_baseline", "metric_best_worst",

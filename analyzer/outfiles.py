@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from .errors import OutputFailed, OutputRefused
@@ -98,10 +98,8 @@ def atomic_path(out: str | Path) -> Iterator[Path]:
     try:
         yield tmp_path
         if out.exists():
-            try:
+            with suppress(OSError):
                 os.chmod(tmp_path, out.stat().st_mode & 0o7777)
-            except OSError:
-                pass
         else:
             os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, out)

@@ -272,6 +272,7 @@ def _write_table(result: QueryResult, out: IO[str], width: int | None) -> list[s
             notes.append(f"table: {len(columns) - keep} of {len(columns)} columns do not fit in "
                          f"{width} characters and are not shown ({', '.join(result.columns[keep:])}); "
                          f"use --no-truncate, --format csv, or select fewer columns")
+    assert widths is not None  # natural, fitted, or the one-column fallback
     widths = list(widths)
 
     def line(left: str, mid: str, right: str) -> str:

@@ -26,7 +26,7 @@ DEFAULT_LOCK_TIMEOUT_SECONDS = 30.0
 # format they were created with (DuckDB never rewrites it).
 STORAGE_VERSION = "v1.1.0"
 # The store never needs an extension: none is installed or loaded behind the user's back.
-BASE_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+BASE_CONFIG: dict[str, str | bool] = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 DUCKDB_MAGIC = b"DUCK"  # bytes 8..12 of every DuckDB database file
 
 # Ordered schema migrations: (schema version it produces, SQL file under sql/migrations/).
@@ -95,7 +95,9 @@ class Store:
               *, origin: str = "query") -> pl.DataFrame:
         """Run SQL and return a Polars frame; DuckDB errors name where the SQL came from."""
         try:
-            return self.con.sql(sql, params=params).pl() if params else self.con.sql(sql).pl()
+            rel = self.con.sql(sql, params=params) if params else self.con.sql(sql)
+            frame: pl.DataFrame = rel.pl()
+            return frame
         except duckdb.Error as exc:
             raise self._error(origin, exc) from exc
 

@@ -81,7 +81,7 @@ def stats_size_bytes(text: str) -> float | None:
     if unit == "b":
         return num
     power = "kmgtpezy".index(unit[0]) + 1
-    return num * (1024 ** power if "i" in unit else 1000 ** power)
+    return num * float(1024 ** power if "i" in unit else 1000 ** power)
 
 
 _ZERO_TIME = "0001-01-01"

@@ -87,7 +87,7 @@ def bench(root: Path, work: Path, runs: int, history: int | None) -> dict[str, R
     for _ in range(runs):
         steps["cat"].append(timed(cat, shell=True))
         if rg:
-            steps["rg"].append(timed([rg, "-c", "-i", "-F", *[a for m in RG_MARKERS for a in ("-e", m)], str(root)]))
+            steps["rg"].append(timed([rg, "-c", "-i", "-F", *[arg for m in RG_MARKERS for arg in ("-e", m)], str(root)]))
         steps["naive"].append(timed([sys.executable, str(HERE / "naive_noodle2.py"), str(root)]))
         for suffix in ("", ".wal"):
             Path(db + suffix).unlink(missing_ok=True)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-START = datetime(2026, 11, 20, 1, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 
 
 def noodle2_trial(root: Path, study: str, base: str, stage: int, trial: int, eco: str, *, rc: int = 0,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ingest_and_classify, invoke, make_generic_trial, query_rows
+from .conftest import ingest_and_classify, make_generic_trial, query_rows
 
 CASES = tomllib.loads((Path(__file__).parent / "corpus" / "cases.toml").read_text(encoding="utf-8"))["case"]
 

@@ -8,6 +8,7 @@ import csv
 import hashlib
 import os
 import resource
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -16,19 +17,22 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from click.testing import CliRunner
 
 from analyzer.export import neutralize_formulas
 
-from .conftest import REPO, ingest_and_classify, invoke, make_generic_trial
+from .conftest import copy_store, ingest_and_classify, invoke, make_generic_trial
 
 
 def digest(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-@pytest.fixture
-def small_store(runner, tmp_path, db) -> str:
-    root = tmp_path / "study"
+@pytest.fixture(scope="module")
+def small_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding `study/` (two trials) and `store.duckdb` (it ingested and classified), made once."""
+    base = tmp_path_factory.mktemp("small")
+    root = base / "study"
     make_generic_trial(root, "formula_trial", "1", stderr=(
         "=HYPERLINK(\"http://evil.example\",\"error: click\")\n"
         "+cmd|' /C calc'!A0 error\n"
@@ -37,8 +41,15 @@ def small_store(runner, tmp_path, db) -> str:
         "\terror with a leading tab\n"
         "plain error line\n"))
     make_generic_trial(root, "ok_trial", "0")
-    ingest_and_classify(runner, root, db)
-    return db
+    ingest_and_classify(CliRunner(), root, str(base / "store.duckdb"))
+    return base
+
+
+@pytest.fixture
+def small_store(small_template: Path, tmp_path: Path, db: str) -> str:
+    """A private copy of the small store at `db`, its study beside it (for `run`)."""
+    shutil.copytree(small_template / "study", tmp_path / "study", symlinks=True)
+    return copy_store(small_template / "store.duckdb", db)
 
 
 OUT_KINDS = {
@@ -142,7 +153,7 @@ def test_a_write_that_fails_half_way_leaves_the_old_file_intact(runner, small_st
     assert invoke(runner, *OUT_KINDS[kind](str(out), small_store)).exit_code == 0
     before = digest(out)
     cmd = [sys.executable, "-m", "analyzer.cli", *OUT_KINDS[kind](str(out), small_store)]
-    result = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, preexec_fn=_limited(4096), timeout=120)
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, preexec_fn=_limited(4096), timeout=120)
     assert result.returncode == 1, result.stderr
     assert result.stderr.startswith("Error: ") and "Traceback" not in result.stderr
     assert "unchanged" in result.stderr

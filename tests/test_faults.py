@@ -109,6 +109,7 @@ POINTS = (("after commit", 2), ("scanning logs", 3), ("after insert log_lines", 
           ("after insert ingest_error_rows", 1))
 
 
+@pytest.mark.slow
 def test_kill_9_at_several_points_leaves_complete_trials_and_rerun_completes(corpus, tmp_path):
     db = str(tmp_path / "store.duckdb")
     counts = []

@@ -4,6 +4,7 @@ the table of readers gives its role; the expected facts were read off the sample
 from __future__ import annotations
 
 import re
+
 import pytest
 
 from analyzer.ingest.logs import LogFile, scan_logs

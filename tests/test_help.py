@@ -16,13 +16,13 @@ from .conftest import REPO, invoke
 def command_paths(group: click.Group = main, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     paths = []
     for name, command in sorted(group.commands.items()):
-        paths.append(prefix + (name,))
+        paths.append((*prefix, name))
         if isinstance(command, click.Group):
-            paths.extend(command_paths(command, prefix + (name,)))
+            paths.extend(command_paths(command, (*prefix, name)))
     return paths
 
 
-PATHS = [()] + command_paths()
+PATHS = [(), *command_paths()]
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: " ".join(p) or "analyzer")
@@ -33,7 +33,7 @@ def test_every_command_has_dash_h_and_a_worked_example(runner, path):
     text = short.stdout
     assert re.search(r"^\s*Examples?\b.*:$", text, re.M), f"no Example in `analyzer {' '.join(path)} -h`"
     example_lines = re.findall(r"^ {6,}(analyzer .+|echo .+\| analyzer .+)$", text, re.M)
-    command = " ".join(("analyzer",) + path)
+    command = " ".join(("analyzer", *path))
     assert any(command in line for line in example_lines), f"no `{command} ...` example line:\n{text}"
 
 

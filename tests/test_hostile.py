@@ -214,11 +214,12 @@ def test_two_roots_ingested_separately_do_not_replace_each_other(runner, tmp_pat
         noodle2_trial(tmp_path / night / "output", "study", 0)
         assert invoke(runner, "ingest", str(tmp_path / night / "output"), "--db", db, "-q").exit_code == 0
     rows = query_rows(runner, db, "select trial_id, trial_dir from trials order by trial_dir")
-    assert [r["trial_id"] for r in rows][0] == "study/case_a/stage_0/trial_0"
+    assert next(r["trial_id"] for r in rows) == "study/case_a/stage_0/trial_0"
     assert rows[1]["trial_id"].startswith("study/case_a/stage_0/trial_0@")
     assert "night2" in rows[1]["trial_dir"]
 
 
+@pytest.mark.slow
 def test_same_noodle2_study_in_two_nights_keeps_both_and_rerun_is_quiet(runner, tmp_path, db):
     import shutil
 

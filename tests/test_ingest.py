@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -23,9 +24,9 @@ def dump_views(runner, db: str) -> dict[str, list[dict]]:
     return {v: query_rows(runner, db, f"select * from {v} order by all") for v in VIEWS}
 
 
-def test_sample_logs_ingest_shows_both_layouts_and_records_broken_files(runner, sample_root, db):
-    result = invoke(runner, "ingest", str(sample_root), "--db", db, "--default-memory-limit", "8g")
-    assert result.exit_code == 0, result.output
+def test_sample_logs_ingest_shows_both_layouts_and_records_broken_files(runner, shared_sample, db):
+    shared_sample.store(db, "--default-memory-limit", "8g", classify=False)  # the template asserts exit 0
+    stderr = shared_sample.ingest_stderr[("--default-memory-limit", "8g")]
     layouts = {r["layout"]: r["n"] for r in query_rows(runner, db, "select layout, count(*) n from trials group by 1")}
     assert set(layouts) == {"noodle2", "generic"}
     errors = query_rows(runner, db, "select path, error, hint from ingest_errors")
@@ -36,7 +37,7 @@ def test_sample_logs_ingest_shows_both_layouts_and_records_broken_files(runner, 
     assert by_file["docker_stats.txt"]["error"].startswith("no docker stats rows")
     # one stderr line per problem, naming the file
     for e in errors:
-        assert f"warning: {e['path']}: {e['error']}; {e['hint']}" in result.stderr
+        assert f"warning: {e['path']}: {e['error']}; {e['hint']}" in stderr
     # the trial with the truncated summary is still there, with what its path tells
     kept = query_rows(runner, db, "select study, case_name, stage_index, trial_index, exit_code from trials "
                                   "where trial_id like '%ibex_0_12/stage_0/trial_12'")
@@ -44,25 +45,25 @@ def test_sample_logs_ingest_shows_both_layouts_and_records_broken_files(runner, 
                      "stage_index": 0, "trial_index": 12, "exit_code": None}]
 
 
-def test_binary_junk_in_a_log_is_replaced_and_counted(runner, sample_root, db):
-    invoke(runner, "ingest", str(sample_root), "--db", db, "-q")
+def test_binary_junk_in_a_log_is_replaced_and_counted(runner, shared_sample, db):
+    shared_sample.store(db, classify=False)  # `analyzer ingest sample_logs`
     rows = query_rows(runner, db, "select invalid_utf8_bytes, stdout_bytes from trials where trial_id like '%broken_binary_log'")
     assert rows[0]["invalid_utf8_bytes"] > 0
     lines = query_rows(runner, db, "select text from trial_log_lines where trial_id like '%broken_binary_log' and text like 'Segmentation%'")
     assert lines == [{"text": "Segmentation fault (core dumped)"}]
 
 
-def test_crashed_trial_listed_only_in_study_summary_is_ingested_and_flagged(runner, sample_root, db):
-    invoke(runner, "ingest", str(sample_root), "--db", db, "-q")
+def test_crashed_trial_listed_only_in_study_summary_is_ingested_and_flagged(runner, shared_sample, db):
+    shared_sample.store(db, classify=False)
     rows = query_rows(runner, db, "select trial_id, exit_code, crashed_before_dir from trials where crashed_before_dir")
     assert rows == [{"trial_id": "nangate45_extreme_demo/nangate45_extreme_ibex_1_14/stage_1/trial_14",
                      "exit_code": 1, "crashed_before_dir": True}]
 
 
-def test_reingest_of_unchanged_root_changes_no_view_and_reads_no_log(runner, sample_root, db):
-    invoke(runner, "ingest", str(sample_root), "--db", db, "-q")
+def test_reingest_of_unchanged_root_changes_no_view_and_reads_no_log(runner, shared_sample, db):
+    shared_sample.store(db, classify=False)
     before = dump_views(runner, db)
-    second = invoke(runner, "ingest", str(sample_root), "--db", db)
+    second = invoke(runner, "ingest", str(shared_sample.root), "--db", db)
     assert "111 trials found, 0 read, 111 unchanged" in second.stderr
     assert dump_views(runner, db) == before
 
@@ -114,15 +115,34 @@ def test_strict_exits_5_on_problems_and_keeps_what_was_read(runner, tmp_path, db
     assert invoke(runner, "ingest", str(root), "--db", db, "-q").exit_code == 0
 
 
+# Root reads a mode-0 file through CAP_DAC_OVERRIDE; without it (and CAP_DAC_READ_SEARCH) root is
+# refused like any owner. CI runs as root, so there the ingest runs in a child that drops both.
+NO_DAC_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search",
+                   "--inh-caps=-dac_override,-dac_read_search"]
+
+
 def test_permission_denied_file_is_recorded_and_batch_goes_on(runner, tmp_path, db):
-    if os.geteuid() == 0:
-        pytest.skip("root reads unreadable files")
     root = tmp_path / "study"
     trial = make_generic_trial(root, "t1", "0", stdout="x\n", **{"docker_inspect.json": "{}"})
-    (trial / "docker_inspect.json").chmod(0)
+    unreadable = trial / "docker_inspect.json"
+    unreadable.chmod(0)
     make_generic_trial(root, "t2", "0", stdout="y\n")
-    invoke(runner, "ingest", str(root), "--db", db, "-q")
+    args = ["ingest", str(root), "--db", db, "-q"]
+    if os.geteuid() == 0:
+        assert shutil.which("setpriv"), "as root this test needs setpriv (util-linux) to drop CAP_DAC_OVERRIDE"
+        child = subprocess.run([*NO_DAC_OVERRIDE, sys.executable, "-m", "analyzer", *args], cwd=tmp_path,
+                               capture_output=True, text=True, timeout=120)
+        exit_code, stderr = child.returncode, child.stderr
+        assert subprocess.run([*NO_DAC_OVERRIDE, "cat", str(unreadable)], capture_output=True).returncode != 0
+    else:
+        result = invoke(runner, *args)
+        exit_code, stderr = result.exit_code, result.stderr
+    assert exit_code == 0, stderr
     assert query_rows(runner, db, "select count(*) n from trials")[0]["n"] == 2
+    errors = query_rows(runner, db, "select trial_id, path, error from ingest_errors")
+    assert [(e["trial_id"], e["path"]) for e in errors] == [("study/t1", str(unreadable))]
+    assert "ermission denied" in errors[0]["error"], errors
+    assert f"warning: {unreadable}: {errors[0]['error']}" in stderr
 
 
 def test_symlink_loop_is_recorded_once_and_walk_finishes(runner, tmp_path, db):
@@ -159,8 +179,8 @@ def test_second_writer_waits_then_fails_naming_the_lock_holder(runner, tmp_path,
     assert query_rows(runner, db, "select count(*) n from trials")[0]["n"] == 1
 
 
-def test_query_is_read_only_and_json_is_one_array(runner, sample_root, db):
-    invoke(runner, "ingest", str(sample_root), "--db", db, "-q")
+def test_query_is_read_only_and_json_is_one_array(runner, shared_sample, db):
+    shared_sample.store(db, classify=False)
     bad = invoke(runner, "query", "delete from trial_facts", "--db", db)
     assert bad.exit_code == 1 and "read-only" in bad.stderr
     out = invoke(runner, "query", "select layout, count(*) as n from trials group by 1 order by 1", "--db", db,
@@ -176,8 +196,8 @@ def test_query_on_missing_store_says_what_to_do(runner, tmp_path):
     assert "run `analyzer ingest ROOT" in result.stderr
 
 
-def test_memory_sources_are_recorded(runner, sample_root, db):
-    invoke(runner, "ingest", str(sample_root), "--db", db, "-q", "--default-memory-limit", "8g")
+def test_memory_sources_are_recorded(runner, shared_sample, db):
+    shared_sample.store(db, "--default-memory-limit", "8g", classify=False)
     rows = {r["trial_id"].split("/")[-1]: r for r in query_rows(
         runner, db, "select trial_id, peak_memory_mb, peak_memory_source, memory_limit_mb, memory_limit_source "
                     "from trials where layout = 'generic'")}
@@ -192,6 +212,7 @@ def test_memory_sources_are_recorded(runner, sample_root, db):
     assert rows["broken_stats"]["memory_limit_mb"] == 8192.0
 
 
+@pytest.mark.slow
 def test_large_stdout_streams_in_bounded_memory(tmp_path):
     """A 600 MB stdout ingests in a child whose peak RSS stays far below the file size."""
     root = tmp_path / "big"

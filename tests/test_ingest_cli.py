@@ -3,6 +3,7 @@ re-run; what counts as new; progress on a terminal only."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import pty
 import select
@@ -138,7 +139,7 @@ def test_progress_moves_on_a_terminal_and_is_silent_with_q(tmp_path):
     assert paints, chunks[:5]
     assert "250/250 trials" in "".join(c for _, c in chunks)
     times = [t for t, _ in paints]
-    assert all(b - a < 1.5 for a, b in zip(times, times[1:])), times
+    assert all(b - a < 1.5 for a, b in itertools.pairwise(times)), times
     import re
     # it moves while logs are read, not only at the end: trials done or MB read change between paints
     states = set(re.findall(r"ingest: (\d+)/250 trials, ([\d.]+) MB", "".join(c for _, c in chunks)))

@@ -137,12 +137,12 @@ def test_every_corpus_line_a_shipped_rule_matches_is_a_candidate():
     assert missed == []
 
 
-def test_partitions_by_kept_lines_give_the_same_verdicts(runner, sample_root, db, monkeypatch):
+@pytest.mark.slow
+def test_partitions_by_kept_lines_give_the_same_verdicts(runner, shared_sample, db, monkeypatch):
     """classify loads kept lines per partition; small partitions (by line count) change nothing."""
     import analyzer.classify as classify
 
-    assert invoke(runner, "ingest", str(sample_root), "--db", db, "-q").exit_code == 0
-    assert invoke(runner, "classify", "--db", db, "-q").exit_code == 0
+    shared_sample.store(db)  # `analyzer ingest sample_logs` then `analyzer classify`
     # (reason lists signals in a tie-dependent order: issue 16 item 7, fixed elsewhere)
     sql = "select trial_id, failure_type, confidence from failures order by trial_id"
     whole = query_rows(runner, db, sql)

@@ -105,8 +105,8 @@ def test_a_lower_is_better_count_from_zero_is_a_regression(runner, tmp_path, db)
     assert [r["metric"] for r in json.loads(out.stdout)] == ["drc_errors"]
 
 
-def test_sample_logs_show_one_regression_and_metrics_on_every_successful_noodle2_trial(runner, sample_root, db):
-    ingest_and_classify(runner, sample_root, db, "--default-memory-limit", "8g")
+def test_sample_logs_show_one_regression_and_metrics_on_every_successful_noodle2_trial(runner, shared_sample, db):
+    shared_sample.store(db, "--default-memory-limit", "8g")
     missing = query_rows(runner, db, """
         select t.trial_id from trials t where t.layout = 'noodle2' and t.exit_code = 0 and t.eco_name is not null
         and t.trial_id not in (select trial_id from trial_metrics)""")
@@ -117,9 +117,10 @@ def test_sample_logs_show_one_regression_and_metrics_on_every_successful_noodle2
             for r in rows] == [("sky130_ibex_nightly_20261128", 1, "cell_swap", "wns_ps", "sky130_ibex_nightly", 180.0)]
 
 
-def test_report_shows_time_headroom_regressions_and_a_chart_per_key_metric(runner, sample_root, db, tmp_path):
+def test_report_shows_time_headroom_regressions_and_a_chart_per_key_metric(runner, shared_sample, db, tmp_path):
     out = tmp_path / "report.html"
-    assert invoke(runner, "run", str(sample_root), "--db", db, "--out", str(out), "-q").exit_code == 0
+    shared_sample.store(db)  # `analyzer run sample_logs` is ingest, classify, then this report
+    assert invoke(runner, "report", "--db", db, "--out", str(out), "-q").exit_code == 0
     html = out.read_text()
     time_part = html[html.index('<section id="time">'):html.index('<section id="metrics">')]
     metrics_part = html[html.index('<section id="metrics">'):html.index('<section id="contained">')]
@@ -157,8 +158,8 @@ def test_metric_files_beside_the_trial_add_metrics_and_bad_ones_are_recorded(run
     assert errors[0]["error"].startswith("not valid JSON (line 1")
 
 
-def test_export_includes_the_time_and_metric_views(runner, sample_root, db, tmp_path):
-    ingest_and_classify(runner, sample_root, db)
+def test_export_includes_the_time_and_metric_views(runner, shared_sample, db, tmp_path):
+    shared_sample.store(db)
     assert invoke(runner, "export", "--db", db, "--format", "csv", "--out", str(tmp_path / "csv"), "-q").exit_code == 0
     for view in ("time", "trial_metrics", "metric_vs_baseline", "metric_history"):
         n = query_rows(runner, db, f"select count(*) n from {view}")[0]["n"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import socket
 import sys
 import threading
@@ -12,10 +13,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from analyzer import notify
 
-from .conftest import invoke, make_generic_trial
+from .conftest import REPO, copy_store, invoke, make_generic_trial
 
 NEXT = "sky130_ibex_nightly_20261128"
 
@@ -30,7 +32,7 @@ class Hook:
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 hook.bodies.append(json.loads(body))
                 hook.headers.append(dict(self.headers))
@@ -48,7 +50,7 @@ class Hook:
         self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/T0SECRET/B0SECRET"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "Hook":
+    def __enter__(self) -> Hook:
         self.thread.start()
         return self
 
@@ -63,15 +65,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def nights(tmp_path: Path, sample_root: Path) -> tuple[Path, Path]:
-    """The sky130 study's two nights, as a nightly job would see them on two days."""
-    first, second = tmp_path / "n1", tmp_path / "n2"
-    first.mkdir()
-    second.mkdir()
-    (sample_root / "noodle2" / "nightly").rename(first / "nightly")
-    (sample_root / "noodle2" / "nightly-20261128").rename(second / "nightly-20261128")
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The sky130 study's two nights, as a nightly job would see them on two days (read-only)."""
+    base = tmp_path_factory.mktemp("nights")
+    first, second = base / "n1", base / "n2"
+    shutil.copytree(REPO / "sample_logs" / "noodle2" / "nightly", first / "nightly")
+    shutil.copytree(REPO / "sample_logs" / "noodle2" / "nightly-20261128", second / "nightly-20261128")
     return first, second
+
+
+@pytest.fixture(scope="module")
+def first_night_store(nights: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The store after `analyzer run n1` (the first night), made once for the module."""
+    db = str(tmp_path_factory.mktemp("first_night") / "store.duckdb")
+    out = str(Path(db).parent / "r1.html")
+    assert invoke(CliRunner(), "run", str(nights[0]), "--db", db, "--out", out, "-q").exit_code == 0
+    return db
 
 
 @pytest.fixture(autouse=True)
@@ -79,16 +89,17 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(notify, "WEBHOOK_RETRY_DELAY_SECONDS", 0.05)
 
 
-def _second_night(runner, nights, db: str, tmp_path: Path, *args: str):
+def _second_night(runner, nights, db: str, first_night_store: str, tmp_path: Path, *args: str):
+    """`analyzer run n1` (a copy of the module's store), then `analyzer run n1 n2` with `args`."""
     first, second = nights
-    assert invoke(runner, "run", str(first), "--db", db, "--out", str(tmp_path / "r1.html"), "-q").exit_code == 0
+    copy_store(first_night_store, db)
     return invoke(runner, "run", str(first), str(second), "--db", db, "--out", str(tmp_path / "r2.html"), *args)
 
 
-def test_webhook_gets_slack_shaped_summary_of_what_is_new(runner, nights, db, tmp_path):
+def test_webhook_gets_slack_shaped_summary_of_what_is_new(runner, nights, first_night_store, db, tmp_path):
     summary_file = tmp_path / "summary.json"
     with Hook() as hook:
-        result = _second_night(runner, nights, db, tmp_path, "--notify", hook.url, "--summary-json", str(summary_file))
+        result = _second_night(runner, nights, db, first_night_store, tmp_path, "--notify", hook.url, "--summary-json", str(summary_file))
     assert result.exit_code == 0, result.output
     assert len(hook.bodies) == 1
     assert hook.headers[0]["Content-Type"] == "application/json"
@@ -116,10 +127,10 @@ def test_webhook_gets_slack_shaped_summary_of_what_is_new(runner, nights, db, tm
     assert s["report"] == str((tmp_path / "r2.html").resolve())
 
 
-def test_nothing_new_gives_a_quiet_summary(runner, nights, db, tmp_path):
+def test_nothing_new_gives_a_quiet_summary(runner, nights, first_night_store, db, tmp_path):
     first, _ = nights
     out = str(tmp_path / "r.html")
-    assert invoke(runner, "run", str(first), "--db", db, "--out", out, "-q").exit_code == 0
+    copy_store(first_night_store, db)  # `analyzer run n1` once already
     with Hook() as hook:
         result = invoke(runner, "run", str(first), "--db", db, "--out", out, "-q", "--notify", hook.url)
     assert result.exit_code == 0
@@ -128,9 +139,9 @@ def test_nothing_new_gives_a_quiet_summary(runner, nights, db, tmp_path):
     assert hook.bodies[0]["attachments"][0]["color"] == "#009E73"
 
 
-def test_down_webhook_only_warns_and_fail_on_still_decides(runner, nights, db, tmp_path):
+def test_down_webhook_only_warns_and_fail_on_still_decides(runner, nights, first_night_store, db, tmp_path):
     url = f"http://127.0.0.1:{_free_port()}/hooks/T0SECRET"
-    result = _second_night(runner, nights, db, tmp_path, "--notify", url, "--fail-on", "catastrophic")
+    result = _second_night(runner, nights, db, first_night_store, tmp_path, "--notify", url, "--fail-on", "catastrophic")
     assert result.exit_code == 6  # --fail-on, not the webhook
     assert f"warning: webhook http://127.0.0.1:{url.split(':')[2].split('/')[0]} not notified (" in result.stderr
     assert "2 tries); the run goes on" in result.stderr
@@ -140,9 +151,9 @@ def test_down_webhook_only_warns_and_fail_on_still_decides(runner, nights, db, t
     assert without_fail_on.exit_code == 0 and "not notified" in without_fail_on.stderr
 
 
-def test_webhook_is_retried_once_on_a_server_error_not_on_a_client_error(runner, nights, db, tmp_path):
+def test_webhook_is_retried_once_on_a_server_error_not_on_a_client_error(runner, nights, first_night_store, db, tmp_path):
     with Hook(statuses=[503]) as hook:
-        result = _second_night(runner, nights, db, tmp_path, "--notify", hook.url)
+        result = _second_night(runner, nights, db, first_night_store, tmp_path, "--notify", hook.url)
     assert result.exit_code == 0 and "warning" not in result.stderr
     assert len(hook.bodies) == 2 and hook.bodies[0] == hook.bodies[1]
     with Hook(statuses=[400, 400]) as hook:
@@ -151,20 +162,20 @@ def test_webhook_is_retried_once_on_a_server_error_not_on_a_client_error(runner,
     assert len(hook.bodies) == 1
 
 
-def test_slow_webhook_times_out_and_warns(runner, nights, db, tmp_path, monkeypatch):
+def test_slow_webhook_times_out_and_warns(runner, nights, first_night_store, db, tmp_path, monkeypatch):
     monkeypatch.setattr(notify, "WEBHOOK_TIMEOUT_SECONDS", 0.3)
     with Hook(delay=1.5) as hook:
-        result = _second_night(runner, nights, db, tmp_path, "--notify", hook.url, "-q")
+        result = _second_night(runner, nights, db, first_night_store, tmp_path, "--notify", hook.url, "-q")
     assert result.exit_code == 0
     assert "not notified (timed out; 2 tries); the run goes on" in result.stderr
     assert len(hook.bodies) == 2
 
 
-def test_notify_command_gets_the_json_on_stdin(runner, nights, db, tmp_path):
+def test_notify_command_gets_the_json_on_stdin(runner, nights, first_night_store, db, tmp_path):
     got = tmp_path / "from_stdin.json"
     script = "import json, sys; d = json.load(sys.stdin); open(sys.argv[1], 'w').write(json.dumps(d))"
     command = f"{shlex.quote(sys.executable)} -c {shlex.quote(script)} {shlex.quote(str(got))}"
-    result = _second_night(runner, nights, db, tmp_path, "--notify-command", command, "--summary-json",
+    result = _second_night(runner, nights, db, first_night_store, tmp_path, "--notify-command", command, "--summary-json",
                            str(tmp_path / "s.json"))
     assert result.exit_code == 0, result.output
     assert "notify-command: summary delivered (25 new trials, 5 failed, 1 metric regression(s))" in result.stderr

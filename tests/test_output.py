@@ -1,5 +1,6 @@
-"""Query output: the table fits 80 and 160 columns (golden files), piped output is full width,
-every format renders every kind of DuckDB value; `UPDATE_GOLDEN=1 pytest` rewrites tests/golden/."""
+"""Query output: the table fits 80 and 160 columns, piped output is full width, every format
+renders every kind of DuckDB value. The exact text is pinned in tests/golden/ by test_golden.py
+(`ANALYZER_UPDATE_GOLDENS=1 python -m pytest tests/test_golden.py` rewrites it)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 from analyzer.output import FORMATS, fit_widths, text_width
 from analyzer.store import open_store
 
-from .conftest import REPO, invoke
+from .conftest import invoke
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
@@ -53,12 +54,9 @@ def store(tmp_path) -> str:
 
 
 def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert path.exists(), f"missing {path}; run UPDATE_GOLDEN=1 pytest {__file__}"
-    assert text == path.read_text(encoding="utf-8"), f"{name} differs from the golden file"
+    """`text` equals tests/golden/<name> (test_golden.py writes and pins these files)."""
+    assert text == (GOLDEN / name).read_text(encoding="utf-8"), (
+        f"{name} differs from the golden file; see tests/test_golden.py")
 
 
 @pytest.mark.parametrize("width", [80, 160])
@@ -129,10 +127,10 @@ def test_fit_widths_keeps_narrow_and_numeric_columns_whole():
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 def test_on_a_terminal_the_table_fits_its_width(store):
     """Through a real pseudo-terminal: no --width, the table takes the terminal's columns."""
-    main_fd, child_fd = pty.openpty()
+    main_fd, child_fd = pty.openpty()  # cwd: not the checkout, so the installed package runs
     env = dict(os.environ, COLUMNS="80", LINES="40")
     proc = subprocess.Popen([sys.executable, "-m", "analyzer.cli", "query", TRIALS_SQL, "--db", store],
-                            stdin=child_fd, stdout=child_fd, stderr=child_fd, cwd=REPO, env=env)
+                            stdin=child_fd, stdout=child_fd, stderr=child_fd, cwd=Path(store).parent, env=env)
     os.close(child_fd)
     chunks = []
     while True:
@@ -154,9 +152,9 @@ def test_on_a_terminal_the_table_fits_its_width(store):
 def test_a_full_stdout_is_one_error_line_and_a_closed_pipe_is_quiet(store):
     cmd = [sys.executable, "-m", "analyzer.cli", "query", "select * from range(100000)", "--db", store, "--format", "csv"]
     with open("/dev/full", "w") as full:
-        result = subprocess.run(cmd, stdout=full, stderr=subprocess.PIPE, text=True, cwd=REPO, timeout=120)
+        result = subprocess.run(cmd, stdout=full, stderr=subprocess.PIPE, text=True, cwd=Path(store).parent, timeout=120)
     assert result.returncode == 1
     assert result.stderr == "Error: could not write the result to stdout: No space left on device\n"
     head = subprocess.run(f"{' '.join(map(repr, cmd))} | head -1", shell=True, capture_output=True,
-                          text=True, cwd=REPO, timeout=120, executable="/bin/bash")
+                          text=True, cwd=Path(store).parent, timeout=120, executable="/bin/bash")
     assert head.stdout == "range\n" and head.stderr == ""

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 from analyzer.charts import OOM_RED
 
-from .conftest import invoke, make_generic_trial, query_rows
+from .conftest import copy_store, invoke, make_generic_trial, query_rows
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SECTIONS = ("verdict", "summary", "failures", "details", "all-trials", "memory", "time", "metrics", "history",
@@ -27,10 +27,13 @@ SHOTS = os.environ.get("ANALYZER_SCREENSHOTS")
 
 
 @pytest.fixture
-def sample_report(runner, sample_root, tmp_path, db) -> Path:
+def sample_report(sample_report_template, tmp_path, db) -> Path:
+    """`analyzer run sample_logs --db DB --out report.html --default-memory-limit 8g`: a copy of the
+    session's run (the store at `db`, the report returned)."""
+    store, html = sample_report_template
+    copy_store(store, db)
     out = tmp_path / "report.html"
-    result = invoke(runner, "run", str(sample_root), "--db", db, "--out", str(out), "--default-memory-limit", "8g", "-q")
-    assert result.exit_code == 0, result.output
+    shutil.copyfile(html, out)
     return out
 
 
@@ -222,8 +225,20 @@ def test_report_filters_by_study_and_since(runner, sample_report, db, tmp_path):
     result = invoke(runner, "report", "--db", db, "--study", "sky130_ibex_nightly", "--out", str(out))
     assert result.exit_code == 0
     assert "report: " in result.stderr and "(25 trials, 4 failed, 1 studies)" in result.stderr
+    # Trials without a start or finish time (8 generic ones and the Noodle 2 trial whose truncated
+    # summary left no time) count by their ingest time. That was "now", which made this test depend
+    # on today's date: pin it on either side of --since.
+    untimed = "started_at is null and finished_at is null"
+    with duckdb.connect(db) as con:
+        assert con.execute(f"select count(*) from trial_facts where {untimed}").fetchone() == (9,)
+        con.execute(f"update trial_facts set ingested_at = '2026-11-26 23:59:59' where {untimed}")
+    before = invoke(runner, "report", "--db", db, "--since", "2026-11-27", "--out", str(out))
+    # 25 + 25 (the next night) + 3 generic trials with times on or after 2026-11-27
+    assert "(53 trials, 11 failed, 3 studies)" in before.stderr, before.stderr
+    with duckdb.connect(db) as con:
+        con.execute(f"update trial_facts set ingested_at = '2026-11-27 00:00:00' where {untimed}")
     since = invoke(runner, "report", "--db", db, "--since", "2026-11-27", "--out", str(out))
-    # 25 + 25 (the next night) + 11 generic + the trial whose truncated summary left no time (ingest time)
+    # ... + the 9 untimed trials
     assert "(62 trials, 17 failed, 4 studies)" in since.stderr
 
 

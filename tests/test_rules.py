@@ -4,6 +4,7 @@ and deterministic verdicts whatever the partition size."""
 from __future__ import annotations
 
 import os
+import shutil
 import tomllib
 
 import pytest
@@ -12,7 +13,7 @@ from analyzer import classify
 from analyzer.resources import rules_path
 from analyzer.rules import check_rules, load_rules
 
-from .conftest import ingest_and_classify, invoke, make_generic_trial, query_rows
+from .conftest import REPO, ingest_and_classify, invoke, make_generic_trial, query_rows
 
 VIEWS = ("trials", "failures", "failure_evidence", "memory", "studies", "contained_eco_classes", "trial_log_lines")
 
@@ -26,6 +27,32 @@ def _dump(runner, db: str) -> dict[str, str]:
     return out
 
 
+def _ties(root) -> None:
+    """A trial whose lines tie on precedence (two rules of one precedence on one line, and twice)."""
+    make_generic_trial(root, "ties", "1",
+                       stderr="[ERROR GRT-0116] Global routing finished with congestion.\n"
+                              "Error: routing failed\nError: routing failed\n")
+
+
+def test_partition_sizes_give_identical_views_on_the_generic_sample(runner, tmp_path, monkeypatch):
+    """The fast twin of the slow test below: sample_logs' 13 generic trials plus the ties."""
+    root = tmp_path / "generic"
+    shutil.copytree(REPO / "sample_logs" / "generic", root)
+    _ties(root)
+    db = str(tmp_path / "s.duckdb")
+    ingest_and_classify(runner, root, db)
+    first = _dump(runner, db)
+    for trials, lines in ((4, 1_000_000), (5, 20)):  # one trial per partition: the slow test below
+        monkeypatch.setattr(classify, "TRIALS_PER_PARTITION", trials)
+        monkeypatch.setattr(classify, "LINES_PER_PARTITION", lines)
+        assert invoke(runner, "classify", "--db", db, "-q").exit_code == 0
+        again = _dump(runner, db)
+        for view in VIEWS:
+            assert again[view] == first[view], f"{view} differs with partitions of {trials} trials / {lines} lines"
+    assert first["failures"].count("routing_failed") >= 1
+
+
+@pytest.mark.slow
 def test_same_store_and_rules_give_identical_views_whatever_the_partition_size(runner, sample_root, tmp_path,
                                                                                 monkeypatch):
     # a trial whose lines tie on precedence (two rules of one precedence on one line, and twice)

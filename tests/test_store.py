@@ -35,9 +35,9 @@ def header_version(path: str | Path) -> int:
 
 
 @pytest.fixture
-def sample_store(runner, sample_root, db) -> str:
-    ingest_and_classify(runner, sample_root, db, "--default-memory-limit", "8g")
-    return db
+def sample_store(shared_sample, db) -> str:
+    """A private copy of sample_logs ingested (--default-memory-limit 8g) and classified."""
+    return shared_sample.store(db, "--default-memory-limit", "8g")
 
 
 def duckdb1_python() -> str:
@@ -135,9 +135,9 @@ def _damage(path: Path, how: str) -> None:
 
 
 @pytest.mark.parametrize("how", ["corrupt", "truncated", "truncated_header"])
-def test_a_corrupt_or_truncated_store_is_one_error_line_and_exit_4(runner, sample_store, sample_root, tmp_path, how):
+def test_a_corrupt_or_truncated_store_is_one_error_line_and_exit_4(runner, sample_store, shared_sample, tmp_path, how):
     _damage(Path(sample_store), how)
-    for args in (["query", "select count(*) from trial_log_lines"], ["classify"], ["ingest", str(sample_root)],
+    for args in (["query", "select count(*) from trial_log_lines"], ["classify"], ["ingest", str(shared_sample.root)],
                  ["report", "--out", str(tmp_path / "r.html")],
                  ["export", "--format", "sqlite", "--out", str(tmp_path / "x.sqlite")]):
         result = invoke(runner, *args, "--db", sample_store)
@@ -236,7 +236,7 @@ def test_a_writer_waiting_for_the_lock_says_so_once_naming_the_pid(runner, sampl
         store = open_store({sample_store!r})
         print("locked", flush=True)
         time.sleep(30)
-    """)], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    """)], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         assert holder.stdout.readline().strip() == "locked"
         started = time.monotonic()

@@ -94,8 +94,8 @@ def test_timed_out_trials_are_censored_so_their_key_gets_a_higher_timeout(runner
         (700.0, 1080.0, "fits")  # 1.5 x 700 = 1050, rounded up to the minute
 
 
-def test_near_timeout_query_on_the_sample(runner, sample_root, db):
-    ingest_and_classify(runner, sample_root, db)
+def test_near_timeout_query_on_the_sample(runner, shared_sample, db):
+    shared_sample.store(db)
     out = invoke(runner, "query", "--name", "near_timeout", "--db", db, "--format", "json")
     assert out.exit_code == 0, out.output
     rows = json.loads(out.stdout)

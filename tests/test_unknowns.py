@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from pathlib import Path
 
-from .conftest import ingest_and_classify, invoke, make_generic_trial, query_rows
+import pytest
+from click.testing import CliRunner
+
+from .conftest import copy_store, ingest_and_classify, invoke, make_generic_trial, query_rows
 
 
-def _store(runner, tmp_path, db):
-    root = tmp_path / "hist"
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Three fallback verdicts and an out-of-memory one, ingested and classified once."""
+    base = tmp_path_factory.mktemp("unknowns")
+    root = base / "hist"
     make_generic_trial(root, "a", "1", stderr="Error: bin 41 of /data/run_7/x.odb out of range (0x7f3a)\n")
     make_generic_trial(root, "b", "1", stderr="Error: bin 9 of /scratch/y.odb out of range (0x11)\n")
     make_generic_trial(root, "c", "1", stderr="flow stopped\n")
     make_generic_trial(root, "oom", "137", stderr="Killed\n")
-    ingest_and_classify(runner, root, db)
+    ingest_and_classify(CliRunner(), root, str(base / "store.duckdb"))
+    return str(base / "store.duckdb")
 
 
-def test_unknowns_groups_fallback_verdicts_by_masked_signature(runner, tmp_path, db):
-    _store(runner, tmp_path, db)
+@pytest.fixture
+def store(template: str, db: str) -> str:
+    return copy_store(template, db)
+
+
+def test_unknowns_groups_fallback_verdicts_by_masked_signature(runner, tmp_path, store, db):
+    before = hashlib.sha256(Path(db).read_bytes()).hexdigest()
     result = invoke(runner, "unknowns", "--db", db, "--format", "json")
     assert result.exit_code == 0, result.output
     rows = {r["signature"]: r for r in json.loads(result.stdout)}
@@ -26,20 +40,18 @@ def test_unknowns_groups_fallback_verdicts_by_masked_signature(runner, tmp_path,
     assert rows["flow stopped"]["trials"] == 1      # no rule matched: the last stderr line decides
     assert not any("Killed" in s for s in rows)     # an out-of-memory verdict is not an unknown
     assert "3 trial(s) in 2 signature(s)" in result.stderr
-    named = query_rows(runner, db, "select 1")      # the store is untouched and still readable
-    assert named == [{"1": 1}]
+    assert hashlib.sha256(Path(db).read_bytes()).hexdigest() == before  # unknowns writes nothing
+    assert query_rows(runner, db, "select count(*) n from failures") == [{"n": 4}]
 
 
-def test_unknowns_since_and_the_named_query_agree(runner, tmp_path, db):
-    _store(runner, tmp_path, db)
+def test_unknowns_since_and_the_named_query_agree(runner, tmp_path, store, db):
     late = invoke(runner, "unknowns", "--db", db, "--since", "2999-01-01", "--format", "json")
     assert json.loads(late.stdout) == []
     named = invoke(runner, "query", "--name", "unknown_signatures", "--db", db, "--format", "json")
     assert len(json.loads(named.stdout)) == 2
 
 
-def test_emitted_rule_stubs_pass_rules_check_and_reclassify(runner, tmp_path, db):
-    _store(runner, tmp_path, db)
+def test_emitted_rule_stubs_pass_rules_check_and_reclassify(runner, tmp_path, store, db):
     stubs = tmp_path / "stubs.toml"
     assert invoke(runner, "unknowns", "--db", db, "--emit-rules", str(stubs), "--format", "csv").exit_code == 0
     check = invoke(runner, "rules", "check", str(stubs))

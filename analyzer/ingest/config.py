@@ -11,7 +11,7 @@ import yaml
 
 from ..units import MIB, ram_in_bytes
 from . import ParseError
-from .safe_io import loads_json
+from .safe_io import loads_json, sub_dict
 
 TRIAL_CONFIG_NAMES = ("trial.json", "trial.yaml", "config.json", "config.yaml", "config.toml")
 
@@ -20,9 +20,9 @@ class _NoAliasLoader(yaml.SafeLoader):
     """YAML's safe loader without aliases: `*ref` can expand a 351-byte file into billions of
     nodes (an "alias bomb"); study and trial files never need them, so they are refused."""
 
-    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+    def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event: Any = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
             raise yaml.composer.ComposerError(
                 None, None, "aliases (*name) are not accepted in analyzer inputs", event.start_mark)
         return super().compose_node(parent, index)
@@ -98,7 +98,7 @@ def find_memory_setting(doc: Any, depth: int = 0) -> Any:
 
 def study_config_facts(doc: dict[str, Any], where: str) -> dict[str, Any]:
     """Name, memory limit and trial timeout of a Noodle 2 study YAML (nested or flat)."""
-    study = doc.get("study") if isinstance(doc.get("study"), dict) else {}
+    study = sub_dict(doc, "study")
     name = study.get("name") or doc.get("name")
     name = name if isinstance(name, str) and name else None
     timeout = None

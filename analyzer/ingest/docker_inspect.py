@@ -10,7 +10,7 @@ from typing import Any
 
 from ..units import MIB
 from . import ParseError
-from .safe_io import loads_json
+from .safe_io import loads_json, sub_dict
 
 
 @dataclass
@@ -36,10 +36,10 @@ def parse_docker_inspect(text: str) -> InspectResult:
         doc = doc[0]
     if not isinstance(doc, dict):
         raise ParseError("docker inspect output is not an object or a one-element array")
-    state = doc.get("State") if isinstance(doc.get("State"), dict) else doc
+    state: dict[str, Any] = doc["State"] if isinstance(doc.get("State"), dict) else doc
     if "OOMKilled" not in state and "ExitCode" not in state:
         raise ParseError("no State.OOMKilled or State.ExitCode in docker inspect output")
-    config = doc.get("Config") if isinstance(doc.get("Config"), dict) else {}
+    config = sub_dict(doc, "Config")
     name = doc.get("Name")
     result = InspectResult(
         oom_killed=state.get("OOMKilled") if isinstance(state.get("OOMKilled"), bool) else None,
@@ -51,9 +51,9 @@ def parse_docker_inspect(text: str) -> InspectResult:
         name=name.lstrip("/") or None if isinstance(name, str) else None,
         image=_text(config.get("Image")) or _text(doc.get("Image")),
     )
-    args = doc.get("Args") if isinstance(doc.get("Args"), list) else []
+    args: list[Any] = doc["Args"] if isinstance(doc.get("Args"), list) else []
     cmd = [*([doc["Path"]] if isinstance(doc.get("Path"), str) and doc["Path"] else []), *args]
-    config_cmd = config.get("Cmd") if isinstance(config.get("Cmd"), list) else []
+    config_cmd: list[Any] = config["Cmd"] if isinstance(config.get("Cmd"), list) else []
     result.command = " ".join(map(str, cmd)) or (" ".join(map(str, config_cmd)) or None)
     host = doc.get("HostConfig")
     if isinstance(host, dict) and isinstance(host.get("Memory"), int) and not isinstance(host["Memory"], bool):

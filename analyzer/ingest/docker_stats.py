@@ -8,10 +8,11 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from ..units import parse_time_or_none, stats_size_bytes
 from . import ParseError
-from .safe_io import loads_json
+from .safe_io import loads_json, sub_dict
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _CELL_SPLIT = re.compile(r"\s{2,}|\t+")
@@ -47,7 +48,7 @@ def parse_docker_stats(text: str) -> StatsResult:
 
 
 def _parse_json(text: str) -> StatsResult:
-    objects: list[dict] = []
+    objects: list[Any] = []
     try:
         doc = loads_json(text)
         objects = doc if isinstance(doc, list) else [doc]
@@ -62,11 +63,11 @@ def _parse_json(text: str) -> StatsResult:
             except json.JSONDecodeError:
                 bad += 1
         if not objects:
-            raise ParseError("not valid JSON or JSON lines", "no memory samples were taken from it")
+            raise ParseError("not valid JSON or JSON lines", "no memory samples were taken from it") from None
         if bad:
             # keep what parsed; the caller records the partial read
             result = _from_objects(objects)
-            raise PartialStats(result, f"{bad} line(s) are not valid JSON")
+            raise PartialStats(result, f"{bad} line(s) are not valid JSON") from None
     return _from_objects(objects)
 
 
@@ -78,7 +79,7 @@ class PartialStats(ParseError):
         self.result = result
 
 
-def _from_objects(objects: list) -> StatsResult:
+def _from_objects(objects: list[Any]) -> StatsResult:
     samples: list[MemorySample] = []
     max_usage: float | None = None
     oom_events: int | None = None
@@ -113,9 +114,9 @@ def _num(value: object) -> float | None:
         return None
 
 
-def _engine_api_sample(i: int, obj: dict) -> tuple[MemorySample, float | None, int | None]:
-    mem = obj.get("memory_stats") if isinstance(obj.get("memory_stats"), dict) else {}
-    stats = mem.get("stats") if isinstance(mem.get("stats"), dict) else {}
+def _engine_api_sample(i: int, obj: dict[str, Any]) -> tuple[MemorySample, float | None, int | None]:
+    mem = sub_dict(obj, "memory_stats")
+    stats = sub_dict(mem, "stats")
     usage = _num(mem.get("usage"))
     if usage is not None:
         # what `docker stats` displays: usage minus inactive file cache (v1 total_, v2 plain)

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..units import parse_time_or_none
 from . import ParseError
-from .safe_io import loads_json
+from .safe_io import loads_json, sub_dict
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -76,7 +76,7 @@ def study_summary_trials(doc: Any) -> list[dict[str, Any]]:
     """Every trial result listed in `study_summary.json`."""
     if not isinstance(doc, dict):
         raise ParseError("study summary is not a JSON object")
-    out = []
+    out: list[dict[str, Any]] = []
     stages = doc.get("stage_results")
     for stage in stages if isinstance(stages, list) else []:
         trials = stage.get("trial_results") if isinstance(stage, dict) else None
@@ -115,7 +115,7 @@ def event_rows(study: str, text: str) -> tuple[list[dict[str, Any]], int]:
         if not isinstance(event, dict):
             bad += 1
             continue
-        data = event.get("event_data") if isinstance(event.get("event_data"), dict) else {}
+        data = sub_dict(event, "event_data")
         rows.append({
             "study": data.get("study_name") or study,
             "event_type": event.get("event_type"),

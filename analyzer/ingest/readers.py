@@ -129,7 +129,9 @@ def read_docker_stats(path: str, text: str) -> Facts:
 def read_cgroup(name: str, path: str, text: str) -> Facts:
     values = cgroup_facts(name, text)
     current = values.pop("current_bytes", None)
-    samples = [MemorySample(0, None, current, None, "cgroup", None)] if current is not None else []
+    # cgroup_facts gives numbers for *_bytes keys; anything else is no sample
+    samples = ([MemorySample(0, None, float(current), None, "cgroup", None)]
+               if isinstance(current, int | float) and not isinstance(current, bool) else [])
     return Facts(values, samples=samples)
 
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from ..units import parse_time
 from . import ParseError
 from .safe_io import display
+
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
 
 INT32 = (-(1 << 31), (1 << 31) - 1)
 INT64 = (-(1 << 63), (1 << 63) - 1)
@@ -108,7 +111,7 @@ def coerce(kind: str, value: Any, name: str) -> Any:
 
 
 # column -> (kind, polars type). The trial_facts table, in its column order.
-COLUMNS: dict[str, tuple[str, pl.DataType]] = {
+COLUMNS: dict[str, tuple[str, PolarsDataType]] = {
     "trial_id": ("str", pl.String), "study": ("str", pl.String), "root": ("str", pl.String),
     "case_name": ("str", pl.String), "stage_index": ("int32", pl.Int32),
     "trial_index": ("int32", pl.Int32), "trial_dir": ("str", pl.String), "layout": ("str", pl.String),
@@ -135,7 +138,7 @@ COLUMNS: dict[str, tuple[str, pl.DataType]] = {
     "file_metrics_json": ("json", pl.String),
     "stage_name": ("str", pl.String),  # a generic trial's stage given as a name; sql/schema_memory.sql
 }
-SCHEMA: dict[str, pl.DataType] = {name: dtype for name, (_, dtype) in COLUMNS.items()}
+SCHEMA: dict[str, PolarsDataType] = {name: dtype for name, (_, dtype) in COLUMNS.items()}
 
 
 @dataclass

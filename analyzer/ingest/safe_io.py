@@ -74,6 +74,13 @@ def read_text(path: str, cap: int = MAX_SMALL_FILE) -> str:
     return data.decode("utf-8", "replace")
 
 
+def sub_dict(obj: Any, key: str) -> dict[str, Any]:
+    """`obj[key]` when `obj` is an object and that member is an object too, else `{}`: JSON
+    from the field is read defensively, one level at a time."""
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
 def loads_json(text: str) -> Any:
     """`json.loads` whose only failures are JSONDecodeError and ParseError.
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -32,13 +32,16 @@ from .noodle2 import (
 from .record import BadValue, TrialRecord, coerce, frame
 from .safe_io import display, open_regular, read_text
 
-ERROR_COLUMNS = {"ingested_at": pl.Datetime("us"), "root": pl.String, "study": pl.String,
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
+
+ERROR_COLUMNS: dict[str, PolarsDataType] = {"ingested_at": pl.Datetime("us"), "root": pl.String, "study": pl.String,
                  "trial_id": pl.String, "path": pl.String, "error": pl.String, "hint": pl.String}
 STUDY_KINDS = {"study": "str", "root": "str", "layout": "str", "fingerprint": "str", "ingested_at": "time",
                "safety_domain": "str", "aborted": "bool", "abort_reason": "str",
                "telemetry_started_at": "time", "telemetry_finished_at": "time", "config_path": "str",
                "config_memory_limit_mb": "limit_mb", "config_timeout_seconds": "seconds", "summary_json": "str"}
-STUDY_SCHEMA = {"study": pl.String, "root": pl.String, "layout": pl.String, "fingerprint": pl.String,
+STUDY_SCHEMA: dict[str, PolarsDataType] = {"study": pl.String, "root": pl.String, "layout": pl.String, "fingerprint": pl.String,
                 "ingested_at": pl.Datetime("us"), "safety_domain": pl.String, "aborted": pl.Boolean,
                 "abort_reason": pl.String, "telemetry_started_at": pl.Datetime("us"),
                 "telemetry_finished_at": pl.Datetime("us"), "config_path": pl.String,
@@ -46,7 +49,7 @@ STUDY_SCHEMA = {"study": pl.String, "root": pl.String, "layout": pl.String, "fin
                 "summary_json": pl.String}
 EVENT_KINDS = {"study": "str", "event_type": "str", "event_at": "time", "stage_index": "int32",
                "case_name": "str", "trial_index": "int32", "event_data": "str"}
-EVENT_SCHEMA = {"study": pl.String, "event_type": pl.String, "event_at": pl.Datetime("us"),
+EVENT_SCHEMA: dict[str, PolarsDataType] = {"study": pl.String, "event_type": pl.String, "event_at": pl.Datetime("us"),
                 "stage_index": pl.Int32, "case_name": pl.String, "trial_index": pl.Int32,
                 "event_data": pl.String}
 Warn = Callable[[str], None]

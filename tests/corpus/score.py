@@ -16,7 +16,6 @@ import argparse
 import sys
 import tempfile
 import tomllib
-from collections import defaultdict
 from pathlib import Path
 
 import polars as pl
