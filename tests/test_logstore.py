@@ -139,7 +139,7 @@ def test_every_corpus_line_a_shipped_rule_matches_is_a_candidate():
 
 def test_partitions_by_kept_lines_give_the_same_verdicts(runner, sample_root, db, monkeypatch):
     """classify loads kept lines per partition; small partitions (by line count) change nothing."""
-    import analyzer.classify as classify
+    import analyzer.jobs as jobs
 
     assert invoke(runner, "ingest", str(sample_root), "--db", db, "-q").exit_code == 0
     assert invoke(runner, "classify", "--db", db, "-q").exit_code == 0
@@ -148,9 +148,9 @@ def test_partitions_by_kept_lines_give_the_same_verdicts(runner, sample_root, db
     whole = query_rows(runner, db, sql)
     with open_store(db, read_only=True) as store:
         trials = store.frame_file("classify_trials")
-        monkeypatch.setattr(classify, "LINES_PER_PARTITION", 50)
-        monkeypatch.setattr(classify, "TRIALS_PER_PARTITION", 10)
-        parts = classify._partitions(store, trials)
+        monkeypatch.setattr(jobs, "LINES_PER_PARTITION", 50)
+        monkeypatch.setattr(jobs, "TRIALS_PER_PARTITION", 10)
+        parts = jobs.partitions(store, trials)
     assert len(parts) > 5 and sum(p.height for p in parts) == trials.height
     assert invoke(runner, "classify", "--db", db, "-q").exit_code == 0
     assert query_rows(runner, db, sql) == whole

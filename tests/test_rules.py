@@ -8,7 +8,7 @@ import tomllib
 
 import pytest
 
-from analyzer import classify
+from analyzer import jobs
 from analyzer.resources import rules_path
 from analyzer.rules import check_rules, load_rules
 
@@ -36,7 +36,7 @@ def test_same_store_and_rules_give_identical_views_whatever_the_partition_size(r
     ingest_and_classify(runner, sample_root, db)
     first = _dump(runner, db)
     for size in (1, 3, 7):
-        monkeypatch.setattr(classify, "TRIALS_PER_PARTITION", size)
+        monkeypatch.setattr(jobs, "TRIALS_PER_PARTITION", size)
         assert invoke(runner, "classify", "--db", db, "-q").exit_code == 0
         again = _dump(runner, db)
         for view in VIEWS:
