@@ -1,5 +1,7 @@
-"""Classification as pure Polars steps over all trials at once: evidence -> verdict -> memory,
-containment. `classify_store` reads the store, runs the steps and writes the results back.
+"""Classification as pure Polars steps over frames: evidence -> verdict -> memory, containment.
+No store here (importing this module loads no DuckDB): jobs.py reads trials and their kept
+lines from the store partition by partition, calls `classify_partition` on each and `replay`
+once, and writes the results back; `classify_frames` does the whole thing on in-memory frames.
 
 No per-trial Python: every step is a frame expression; the only Python loops run over rules
 and signal definitions (a few dozen), never over trials or lines.
@@ -8,13 +10,10 @@ and signal definitions (a few dozen), never over trials or lines.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import polars as pl
 
-from .logstore import late_rule_matches
 from .rules import RuleSet, Signal
-from .store import Store
 
 EVIDENCE_SCHEMA = {
     "trial_id": pl.String, "failure_type": pl.String, "signal": pl.String, "source": pl.String,
@@ -131,7 +130,8 @@ def catalog_evidence(lines: pl.LazyFrame, rules: RuleSet) -> list[pl.LazyFrame]:
 
 def resolve_sigkill(evidence: pl.LazyFrame, trials: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     """A SIGKILL is out-of-memory only when nothing else explains it (timeout, explicit kill);
-    with a peak >= 95 % of the limit it becomes a strong out-of-memory signal."""
+    with a peak >= the rules file's near_limit_ratio (0.95) of the limit it becomes a strong
+    out-of-memory signal."""
     explained = (
         evidence.filter((pl.col("failure_type") == "timeout") | pl.col("kind").eq_missing("explicit_kill"))
         .select("trial_id").unique().with_columns(explained=pl.lit(True))
@@ -142,15 +142,16 @@ def resolve_sigkill(evidence: pl.LazyFrame, trials: pl.LazyFrame, rules: RuleSet
     near = rules.signals.get("sigkill_near_limit")
     if near is None:
         return ev
+    ratio = rules.near_limit_ratio
     sigkilled = ev.filter(pl.col("kind").eq_missing("sigkill") & pl.col("counted")).select("trial_id").unique()
     strong = (
         trials.join(sigkilled, on="trial_id", how="semi")
-        .filter(pl.col("peak_memory_mb") >= 0.95 * pl.col("memory_limit_mb"))
+        .filter(pl.col("peak_memory_mb") >= ratio * pl.col("memory_limit_mb"))
         .select(
             "trial_id", pl.lit(near.type).alias("failure_type"), pl.lit(near.name).alias("signal"),
             pl.lit("memory").alias("source"), pl.lit(None, pl.Int64).alias("line_no"),
-            pl.format("SIGKILL with peak {} MiB >= 95% of the {} MiB limit",
-                      pl.col("peak_memory_mb").round(1), pl.col("memory_limit_mb").round(1)).alias("text"),
+            pl.format("SIGKILL with peak {} MiB >= {}% of the {} MiB limit", pl.col("peak_memory_mb").round(1),
+                      pl.lit(f"{100 * ratio:g}"), pl.col("memory_limit_mb").round(1)).alias("text"),
             pl.lit(near.confidence, pl.String).alias("confidence"),
             pl.lit(near.precedence, pl.Int64).alias("precedence"), pl.lit(near.kind, pl.String).alias("kind"),
             pl.lit(True).alias("counted"),
@@ -330,6 +331,9 @@ def with_eco_classes(trials: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
 
 @dataclass
 class Classification:
+    """Every frame classify writes: per-trial verdict rows, failures, evidence, contained ECO
+    classes and per-study verdicts."""
+
     verdicts: pl.DataFrame
     failures: pl.DataFrame
     evidence: pl.DataFrame
@@ -337,10 +341,11 @@ class Classification:
     studies: pl.DataFrame
 
 
-def _trial_verdicts(trials: pl.LazyFrame, lines: pl.LazyFrame, rules: RuleSet,
-                    late: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """verdict rows, failures and evidence of some trials: each trial depends only on its own facts
-    and lines, so any partition of the trials gives the same rows."""
+def classify_partition(trials: pl.LazyFrame, lines: pl.LazyFrame, rules: RuleSet,
+                       late: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Verdict rows, failures and evidence of some trials (the classify_trials columns) from their
+    kept lines (trial_id, stream, line_no, text, is_tail) and `late` rule matches: each trial
+    depends only on its own facts and lines, so any partition of the trials gives the same rows."""
     trials = with_failed(with_eco_classes(trials, rules)).cache()
     evidence = pl.concat([structured_evidence(trials, rules), text_evidence(lines, trials, rules, late)], how="vertical")
     evidence = resolve_sigkill(evidence, trials, rules).cache()
@@ -358,87 +363,30 @@ def _trial_verdicts(trials: pl.LazyFrame, lines: pl.LazyFrame, rules: RuleSet,
                              "confidence", "precedence", "counted").sort(
                                  "trial_id", "precedence", "line_no", "signal", "source", "failure_type", nulls_last=True)
     failures_df, verdict_df, evidence_df = pl.collect_all([failures, verdict_rows, ev_out])
-    return verdict_df, failures_df, evidence_df
+    return owned(verdict_df), owned(failures_df), owned(evidence_df)
 
 
-def _replay(trials: pl.LazyFrame, verdict_rows: pl.DataFrame, failures: pl.DataFrame,
-            evidence: pl.DataFrame) -> Classification:
-    """Containment and per-study verdicts need every trial of a study at once."""
+def owned(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with string columns that own their bytes. A filtered string column still points
+    into the buffers of the frame it came from: a few evidence rows kept every partition's kept
+    lines alive (about 50 MiB per partition of the dense benchmark, GiBs on a long history).
+    A cast to Binary shares the buffers; Arrow's plain (non-view) strings are a real copy."""
+    copied = pl.from_arrow(frame.to_arrow(compat_level=pl.CompatLevel.oldest()))
+    assert isinstance(copied, pl.DataFrame)
+    return copied
+
+
+def replay(trials: pl.LazyFrame, verdict_rows: pl.DataFrame, failures: pl.DataFrame,
+           evidence: pl.DataFrame) -> Classification:
+    """Containment and per-study verdicts, which need every trial of a study at once, over the
+    concatenated partition results."""
     classed = trials.drop("eco_class").join(verdict_rows.lazy().select("trial_id", "eco_class"), on="trial_id")
     f_lazy = failures.lazy()
     contained, per_study = pl.collect_all([containment(classed, f_lazy), study_verdicts(classed, f_lazy)])
     return Classification(verdict_rows, failures, evidence, contained, per_study)
 
 
-def classify_frames(trials: pl.LazyFrame, lines: pl.LazyFrame, rules: RuleSet) -> Classification:
-    """The whole classification on frames (no store)."""
-    return _replay(trials, *_trial_verdicts(trials, lines, rules))
-
-
-TRIALS_PER_PARTITION = 20_000
-LINES_PER_PARTITION = 2_000_000  # kept lines loaded at once (dense logs keep ~900 per trial)
-
-
-def _partitions(store: Store, trials: pl.DataFrame) -> list[pl.DataFrame]:
-    """Consecutive slices of `trials` holding at most TRIALS_PER_PARTITION trials and about
-    LINES_PER_PARTITION kept lines: on dense logs a count of trials alone loaded 18 M lines
-    at once (12.7 GiB RSS on a 100,000-trial history)."""
-    if trials.is_empty():
-        return [trials]
-    counts = store.frame("SELECT trial_id, count(*) AS n FROM log_lines GROUP BY trial_id")
-    floor = LINES_PER_PARTITION // TRIALS_PER_PARTITION
-    cost = (trials.select("trial_id").join(counts, on="trial_id", how="left", maintain_order="left")
-            ["n"].fill_null(0).clip(lower_bound=floor).cast(pl.Int64))
-    part = ((cost.cum_sum() - 1) // LINES_PER_PARTITION).alias("_part")
-    return [p.drop("_part") for p in trials.with_columns(part).partition_by("_part", maintain_order=True)]
-
-
-def classify_stored(store: Store, rules: RuleSet) -> Classification:
-    """Classify every trial in the store from what the store holds, writing nothing (a read-only
-    store works): `classify_store` and `rules test` both use it.
-
-    Trials are classified in partitions of TRIALS_PER_PARTITION so that memory stays bounded
-    however long the history; containment is then replayed over all of them."""
-    trials = store.frame_file("classify_trials")
-    parts: list[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]] = []
-    for chunk in _partitions(store, trials):
-        with store.registered("partition", chunk.select("trial_id")):
-            lines = store.frame_file("classify_lines")
-        # rules the kept lines do not cover run over the whole stored logs (logstore.py)
-        late = late_rule_matches(store, rules, with_failed(chunk.lazy()).select("trial_id", "failed").collect())
-        parts.append(_trial_verdicts(chunk.lazy(), lines.lazy(), rules, late))
-    return _replay(trials.lazy(), *(pl.concat([p[i] for p in parts]) for i in range(3)))
-
-
-def classify_store(store: Store, rules: RuleSet, oom_risk: float | None = None) -> Classification:
-    """(Re)classify every trial in the store and replace the stored verdicts, in one transaction."""
-    result = classify_stored(store, rules)
-    stamp = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    with store.transaction():
-        for table in ("verdict_rows", "failure_rows", "evidence_rows", "containment_rows", "study_verdicts"):
-            store.execute(f"DELETE FROM {table}")
-        store.insert("verdict_rows", result.verdicts.with_columns(classified_at=pl.lit(stamp)))
-        store.insert("failure_rows", result.failures)
-        store.insert("evidence_rows", result.evidence)
-        store.insert("containment_rows", result.containment)
-        store.insert("study_verdicts", result.studies)
-        store_memory_recommendations(store, rules.version, oom_risk)
-    return result
-
-
-def store_memory_recommendations(store: Store, rules_version: str, oom_risk: float | None) -> None:
-    """Memory recommendations (analyzer/recommend.py) from the verdicts just written, recorded
-    with the rules version and the out-of-memory risk they were calibrated for."""
-    from .recommend import DEFAULT_OOM_RISK, backtest, next_recommendations, trial_recommendations
-    from .recommend import ENGINE as RECOMMEND_ENGINE
-
-    risk = DEFAULT_OOM_RISK if oom_risk is None else oom_risk
-    trials = store.frame_file("recommend_trials").lazy()
-    per_trial, per_key = pl.collect_all([trial_recommendations(trials, risk), next_recommendations(trials, risk)],
-                                        engine=RECOMMEND_ENGINE)
-    replay = backtest(trials, risk, curve_risks=())  # for the report; `analyzer backtest` sweeps the risk too
-    for table, frame in (("memory_recommendation_rows", per_trial), ("memory_next_rows", per_key),
-                         ("memory_backtest_rows", replay)):
-        store.execute(f"DELETE FROM {table}")
-        store.insert(table, frame.with_columns(rules_version=pl.lit(rules_version)))
-    store.execute("INSERT OR REPLACE INTO meta VALUES ('oom_risk', ?)", [str(risk)])
+def classify_frames(trials: pl.LazyFrame, lines: pl.LazyFrame, rules: RuleSet,
+                    late: pl.DataFrame | None = None) -> Classification:
+    """The whole classification on frames, in one partition (no store)."""
+    return replay(trials, *classify_partition(trials, lines, rules, late))

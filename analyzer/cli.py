@@ -1,20 +1,21 @@
-"""The `analyzer` command: a thin click layer. Each command parses flags, calls one library
-function and prints; errors become `Error: ...` and a documented exit code (errors.py)."""
+"""The `analyzer` command: a thin click layer. Each command parses flags, calls one job
+(jobs.py) and prints; the group turns every error into `Error: ...` and a documented exit code
+(errors.py), in one place (AnalyzerGroup), so no command can forget it.
+
+Only click and the light modules load at start-up: `analyzer --help` imports no Polars or
+DuckDB; each command imports what it uses."""
 
 from __future__ import annotations
 
-import functools
 import sys
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import IO, Any, NoReturn
 
 import click
 
 from . import __version__
-from .errors import AnalyzerError, ExitCode, FailOnMatched, IngestProblems
-from .output import FORMATS, write_frame
-from .store import default_db_path, open_store
+from .choices import EXPORT_FORMATS, FAIL_ON, OUTPUT_FORMATS, STREAMS
+from .errors import AnalyzerError, ExitCode
 
 
 def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
@@ -45,6 +46,7 @@ def _memory_limit(ctx: click.Context, param: click.Parameter, value: str | None)
 
 
 def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--db and --lock-timeout, shared by every command that opens the store."""
     func = click.option("--lock-timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS", callback=_finite,
                         help="How long to wait for another process's lock, saying so once on "
                              "stderr (default 30, or ANALYZER_LOCK_TIMEOUT).")(func)
@@ -53,23 +55,26 @@ def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def format_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
+    """--format of the commands that print a table of data (choices.OUTPUT_FORMATS)."""
+    return click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="table",
                         show_default=True, help="Output format (data goes to stdout only).")(func)
 
 
 def quiet_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--quiet / -q: no progress or summary lines (warnings still go to stderr)."""
     return click.option("--quiet", "-q", is_flag=True, help="No progress or summary on stderr.")(func)
 
 
-def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The one place where AnalyzerError becomes a message and an exit code."""
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+class AnalyzerGroup(click.Group):
+    """The `analyzer` group: the one place where an error becomes a message and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; AnalyzerError -> `Error: ...` + its exit code, anything else -> one line."""
         try:
-            return func(*args, **kwargs)
+            return super().invoke(ctx)
         except AnalyzerError as exc:
             click.echo(f"Error: {exc}", err=True)
-            sys.exit(int(exc.exit_code))
+            raise click.exceptions.Exit(int(exc.exit_code)) from None
         except KeyboardInterrupt:
             _interrupted()
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
@@ -82,25 +87,33 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             click.echo(f"Error: unexpected {type(exc).__name__}: {str(exc)[:500]} "
                        f"(set ANALYZER_DEBUG=1 for the traceback, and please report it)", err=True)
-            sys.exit(int(ExitCode.ERROR))
-    return wrapper
+            raise click.exceptions.Exit(int(ExitCode.ERROR)) from None
 
 
-def _interrupted() -> None:
+def _interrupted() -> NoReturn:
     click.echo("\nError: interrupted; every batch already written is kept, a re-run "
                "completes the rest", err=True)
-    sys.exit(int(ExitCode.INTERRUPTED))
+    raise click.exceptions.Exit(int(ExitCode.INTERRUPTED))
+
+
+def _fail(code: ExitCode = ExitCode.ERROR) -> NoReturn:
+    """Exit with `code` after the command printed its own account (no `Error:` line)."""
+    raise click.exceptions.Exit(int(code))
+
+
+def say(message: str) -> None:
+    """A step's summary line, on stderr."""
+    click.echo(message, err=True)
 
 
 def warn(message: str) -> None:
+    """A problem the command works around, on stderr (never silenced by -q)."""
     click.echo(f"warning: {message}", err=True)
 
 
 def _engine_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """--engine / --ray-address are kept in ctx.meta (the commands' signatures stay as they are);
-    `engine_reader` turns them into the ingest's BatchReader. --engine ray without Ray installed
-    is a usage error said in one line, before anything is opened."""
-    ctx.meta[f"analyzer.{param.name}"] = value
+    """--engine ray without Ray installed is a usage error said in one line, before anything is
+    opened (jobs.ingest turns the engine into the pipeline's BatchReader)."""
     if param.name == "engine" and value == "ray":
         from .ingest.ray_engine import ray_missing_message
 
@@ -111,19 +124,13 @@ def _engine_option(ctx: click.Context, param: click.Parameter, value: str | None
     return value
 
 
-def engine_reader() -> Any:
-    """The BatchReader chosen by --engine (local unless `--engine ray`; Ray is imported only then)."""
-    meta = click.get_current_context(silent=True)
-    if meta is None or meta.meta.get("analyzer.engine") != "ray":
-        from .ingest.pipeline import read_locally
-        return read_locally
-    from .ingest.ray_engine import ray_reader
-    return ray_reader(meta.meta.get("analyzer.ray_address"))
+def _progress(quiet: bool) -> bool:
+    return not quiet and sys.stderr.isatty()
 
 
 def ingest_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """ROOTS and the options of `ingest`, shared by `run`."""
-    for option in reversed([
+    options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         click.argument("roots", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True)),
         db_option,
         click.option("--study", default=None, help="Study name for generic trials that name none."),
@@ -132,19 +139,19 @@ def ingest_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--default-memory-limit", default=None, metavar="SIZE", callback=_memory_limit,
                      help="Memory limit to assume where no artifact records one, Docker syntax (8g)."),
         click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-                     expose_value=False, callback=_engine_option,
+                     callback=_engine_option,
                      help="Who reads the trials: this process, or Ray tasks on a cluster (pip install "
                           "'analyzer[ray]'); the store is written here either way."),
-        click.option("--ray-address", default=None, metavar="ADDRESS", expose_value=False,
-                     callback=_engine_option,
+        click.option("--ray-address", default=None, metavar="ADDRESS", callback=_engine_option,
                      help="With --engine ray: the cluster (auto, ray://host:10001; default RAY_ADDRESS, "
                           "else a local Ray)."),
-    ]):
+    ]
+    for option in reversed(options):
         func = option(func)
     return func
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=AnalyzerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="analyzer")
 def main() -> None:
     """Post-mortem analysis of finished OpenROAD / Noodle 2 studies, in one DuckDB file.
@@ -169,9 +176,9 @@ def main() -> None:
 @ingest_options
 @click.option("--strict", is_flag=True, help=f"Exit {int(ExitCode.INGEST_PROBLEMS)} if any file could not be read.")
 @quiet_option
-@handle_errors
 def ingest(roots: tuple[str, ...], db: str | None, lock_timeout: float | None, study: str | None,
-           config: str | None, default_memory_limit: str | None, strict: bool, quiet: bool) -> None:
+           config: str | None, default_memory_limit: str | None, engine: str, ray_address: str | None,
+           strict: bool, quiet: bool) -> None:
     """Find every trial under ROOTS and load it into the store.
 
     Example:
@@ -179,44 +186,16 @@ def ingest(roots: tuple[str, ...], db: str | None, lock_timeout: float | None, s
     \b
         analyzer ingest sample_logs --db nightly.duckdb --default-memory-limit 8g
     """
-    report = run_ingest(list(roots), db, lock_timeout, study, config, default_memory_limit, quiet)
-    if strict and report.errors_standing:
-        raise IngestProblems(f"{report.errors_standing} artifact problem(s) recorded for these roots; "
-                             f"see `analyzer query \"select * from ingest_errors\"`")
+    from . import jobs
 
-
-def run_ingest(roots: list[str], db: str | None, lock_timeout: float | None, study: str | None,
-               config: str | None, default_memory_limit: str | None, quiet: bool):
-    from .ingest import ParseError
-    from .ingest.pipeline import IngestOptions
-    from .ingest.pipeline import ingest as do_ingest
-
-    opts = IngestOptions(study=study, config=config, default_memory_limit=default_memory_limit,
-                         progress=not quiet and sys.stderr.isatty())
-    try:
-        with open_store(db, lock_timeout=lock_timeout) as store:
-            report = do_ingest(store, roots, opts, warn, reader=engine_reader())  # -q never silences warnings
-    except ParseError as exc:
-        raise AnalyzerError(exc.problem) from exc
-    empty = [root for root, n in report.trials_per_root.items() if n == 0]
-    if empty:
-        from .errors import NoTrialsFound
-        others = (f"; the {report.trials_found} trial(s) under the other root(s) were ingested"
-                  if len(report.trials_per_root) > 1 else "")
-        raise NoTrialsFound(
-            f"{empty[0]}: no trial found (a trial folder holds trial_summary.json, or exit_code / "
-            f"rc / returncode){others}")
-    if not quiet:
-        click.echo(
-            f"ingest: {report.trials_found} trials found, {report.trials_parsed} read, "
-            f"{report.trials_skipped} unchanged, {report.crashed_before_dir} listed only in "
-            f"study_summary.json; {report.errors} artifact problem(s) met, "
-            f"{report.errors_standing} recorded for these roots; "
-            f"{report.log_bytes / 1e6:.1f} MB of logs; store {db or default_db_path()}", err=True)
-    return report
+    jobs.ingest(list(roots), db=db, lock_timeout=lock_timeout, study=study, config=config,
+                default_memory_limit=default_memory_limit, engine=engine, ray_address=ray_address,
+                strict=strict, progress=_progress(quiet),
+                say=None if quiet else say, warn=warn)  # -q never silences warnings
 
 
 def rules_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--rules FILE of classify and run."""
     return click.option("--rules", "rules_file", default=None, type=click.Path(dir_okay=False, exists=True),
                         help="A rules file adding to or overriding the shipped rules.")(func)
 
@@ -234,7 +213,6 @@ def oom_risk_option(func: Callable[..., Any]) -> Callable[..., Any]:
 @rules_option
 @oom_risk_option
 @quiet_option
-@handle_errors
 def classify(db: str | None, lock_timeout: float | None, rules_file: str | None, oom_risk: float | None,
              quiet: bool) -> None:
     """(Re)classify every trial in the store from the store alone.
@@ -244,27 +222,14 @@ def classify(db: str | None, lock_timeout: float | None, rules_file: str | None,
     \b
         analyzer classify --db nightly.duckdb --rules site.toml
     """
-    run_classify(db, lock_timeout, rules_file, quiet, oom_risk)
+    from . import jobs
 
-
-def run_classify(db: str | None, lock_timeout: float | None, rules_file: str | None, quiet: bool,
-                 oom_risk: float | None = None):
-    from .classify import classify_store
-    from .rules import load_rules
-
-    rules = load_rules(rules_file)
-    with open_store(db, lock_timeout=lock_timeout, create=False) as store:
-        result = classify_store(store, rules, oom_risk)
-    if not quiet:
-        counts = result.failures["failure_type"].value_counts(sort=True)
-        by_type = ", ".join(f"{t} {n}" for t, n in counts.iter_rows())
-        click.echo(f"classify: {result.verdicts.height} trials, {result.failures.height} failed "
-                   f"({by_type or 'none'}); {result.containment.height} ECO class(es) contained; "
-                   f"rules {rules.version}", err=True)
-    return result
+    jobs.classify(db=db, lock_timeout=lock_timeout, rules_file=rules_file, oom_risk=oom_risk,
+                  say=None if quiet else say)
 
 
 def report_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--study, --since and --out of `report`."""
     func = click.option("--out", default="report.html", show_default=True, type=click.Path(dir_okay=False),
                         help="The HTML file to write.")(func)
     func = click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]),
@@ -278,7 +243,6 @@ def report_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @report_options
 @rules_option
 @quiet_option
-@handle_errors
 def report(db: str | None, lock_timeout: float | None, studies: tuple[str, ...], since: Any, out: str,
            rules_file: str | None, quiet: bool) -> None:
     """Write one self-contained HTML post-mortem report from the store.
@@ -291,21 +255,10 @@ def report(db: str | None, lock_timeout: float | None, studies: tuple[str, ...],
     \b
         analyzer report --db nightly.duckdb --since 2026-11-27 --out reports/today.html
     """
-    run_report(db, lock_timeout, list(studies), since, out, quiet, rules_file)
+    from . import jobs
 
-
-def run_report(db: str | None, lock_timeout: float | None, studies: list[str], since: Any, out: str,
-               quiet: bool, rules_file: str | None = None) -> None:
-    from .outfiles import check_report_out, write_text_atomic
-    from .report import build_context, render
-
-    check_report_out(out, db)
-    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
-        ctx = build_context(store, studies or None, since, rules_file)
-    write_text_atomic(out, render(ctx))
-    if not quiet:
-        click.echo(f"report: {out} ({ctx.totals['trials']} trials, {ctx.totals['failed']} failed, "
-                   f"{ctx.totals['studies']} studies)", err=True)
+    jobs.report(db=db, lock_timeout=lock_timeout, studies=list(studies), since=since, out=out,
+                rules_file=rules_file, say=None if quiet else say)
 
 
 @main.command()
@@ -313,7 +266,7 @@ def run_report(db: str | None, lock_timeout: float | None, studies: list[str], s
 @click.option("--out", default="report.html", show_default=True, type=click.Path(dir_okay=False),
               help="The HTML report to write.")
 @rules_option
-@click.option("--fail-on", type=click.Choice(["catastrophic", "oom", "any"]), default=None,
+@click.option("--fail-on", type=click.Choice(FAIL_ON), default=None,
               help=f"Exit {int(ExitCode.FAIL_ON)} when newly ingested trials failed this way.")
 @click.option("--notify", "notify_url", default=None, metavar="URL",
               help="POST a JSON summary of what is new to this Slack/Mattermost incoming webhook "
@@ -324,10 +277,9 @@ def run_report(db: str | None, lock_timeout: float | None, studies: list[str], s
               help="Write the same JSON summary to FILE.")
 @oom_risk_option
 @quiet_option
-@handle_errors
 def run(roots: tuple[str, ...], db: str | None, lock_timeout: float | None, study: str | None,
-        config: str | None, default_memory_limit: str | None, out: str, rules_file: str | None,
-        fail_on: str | None, notify_url: str | None, notify_command: str | None,
+        config: str | None, default_memory_limit: str | None, engine: str, ray_address: str | None,
+        out: str, rules_file: str | None, fail_on: str | None, notify_url: str | None, notify_command: str | None,
         summary_json: str | None, oom_risk: float | None, quiet: bool) -> None:
     """Ingest ROOTS, classify, and write the report: the nightly job in one command.
 
@@ -336,50 +288,21 @@ def run(roots: tuple[str, ...], db: str | None, lock_timeout: float | None, stud
     \b
         analyzer run /data/studies --db nightly.duckdb --out report.html --fail-on oom -q
     """
-    from .gate import fail_on_matches, summary_line
-    from .outfiles import check_report_out
+    from . import jobs
 
-    check_report_out(out, db)  # before any work: --out must not be the store
-    ingested = run_ingest(list(roots), db, lock_timeout, study, config, default_memory_limit, quiet)
-    run_classify(db, lock_timeout, rules_file, quiet, oom_risk)
-    run_report(db, lock_timeout, [], None, out, quiet, rules_file)
-    if notify_url or notify_command or summary_json:
-        run_notify(db, lock_timeout, ingested.new_trial_ids, out, notify_url, notify_command, summary_json, quiet)
-    if fail_on:
-        with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
-            matches = fail_on_matches(store, fail_on, ingested.new_trial_ids)
-        if matches.height:
-            raise FailOnMatched(summary_line(fail_on, matches, len(ingested.new_trial_ids)))
-
-
-def run_notify(db: str | None, lock_timeout: float | None, new_trial_ids: list[str], report_out: str,
-               url: str | None, command: str | None, summary_json: str | None, quiet: bool) -> None:
-    """Build the run summary and deliver it; every delivery problem is a warning, never an exit code."""
-    from .notify import build_summary, post_webhook, run_command, write_summary
-
-    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
-        payload = build_summary(store, new_trial_ids, report_out)
-    for name, deliver in (("summary-json", summary_json and (lambda: write_summary(summary_json, payload))),
-                          ("notify", url and (lambda: post_webhook(url, payload))),
-                          ("notify-command", command and (lambda: run_command(command, payload)))):
-        if not deliver:
-            continue
-        problem = deliver()
-        if problem:
-            warn(f"{problem}; the run goes on")
-        elif not quiet:
-            click.echo(f"{name}: summary delivered ({payload['analyzer']['new_trials']} new trials, "
-                       f"{payload['analyzer']['new_failures']} failed, "
-                       f"{len(payload['analyzer']['metric_regressions'])} metric regression(s))", err=True)
+    jobs.run(list(roots), db=db, lock_timeout=lock_timeout, study=study, config=config,
+             default_memory_limit=default_memory_limit, engine=engine, ray_address=ray_address, out=out,
+             rules_file=rules_file, fail_on=fail_on,
+             notify_url=notify_url, notify_command=notify_command, summary_json=summary_json,
+             oom_risk=oom_risk, progress=_progress(quiet), say=None if quiet else say, warn=warn)
 
 
 @main.command()
 @db_option
-@click.option("--format", "fmt", type=click.Choice(["parquet", "csv", "sqlite"]), required=True,
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), required=True,
               help="parquet/csv: one file per view in the --out folder; sqlite: one database file.")
 @click.option("--out", required=True, type=click.Path(), help="Folder (parquet, csv) or file (sqlite).")
 @quiet_option
-@handle_errors
 def export(db: str | None, lock_timeout: float | None, fmt: str, out: str, quiet: bool) -> None:
     """Export every public view for other tools.
 
@@ -393,12 +316,11 @@ def export(db: str | None, lock_timeout: float | None, fmt: str, out: str, quiet
         analyzer export --format sqlite --out views.sqlite
         analyzer export --format parquet --out views/
     """
-    from .export import export_views
+    from . import jobs
 
-    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
-        counts = export_views(store, fmt, out)
+    result = jobs.export(fmt=fmt, out=out, db=db, lock_timeout=lock_timeout)
     if not quiet:
-        click.echo(f"export: {sum(counts.values())} rows from {len(counts)} views to {out}", err=True)
+        say(result.summary())
 
 
 @main.group()
@@ -414,7 +336,6 @@ def rules() -> None:
 
 @rules.command("check")
 @click.argument("path", type=click.Path(dir_okay=False, exists=True))
-@handle_errors
 def rules_check(path: str) -> None:
     """Validate a rules file; each problem names the rule and the field.
 
@@ -423,15 +344,14 @@ def rules_check(path: str) -> None:
     \b
         analyzer rules check site.toml
     """
-    from .rules import check_rules, load_rules
+    from . import jobs
 
-    problems = check_rules(path)
-    if problems:
-        for problem in problems:
-            click.echo(problem, err=True)
-        sys.exit(int(ExitCode.ERROR))
-    ruleset = load_rules(path)
-    click.echo(f"{path}: ok ({len(ruleset.rules)} rules after merging, version {ruleset.version})")
+    checked = jobs.rules_check(path)
+    for problem in checked.problems:
+        click.echo(problem, err=True)
+    if checked.problems:
+        _fail()
+    click.echo(checked.summary())
 
 
 def _complete_query_name(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
@@ -447,7 +367,6 @@ def _complete_query_name(ctx: click.Context, param: click.Parameter, incomplete:
 @click.argument("path", type=click.Path(dir_okay=False, exists=True))
 @db_option
 @format_option
-@handle_errors
 def rules_test_cmd(path: str, db: str | None, lock_timeout: float | None, fmt: str) -> None:
     """Show which stored trials FILE would change (old -> new), writing nothing; exit 1 when one
     of its rules fires on trials that succeeded.
@@ -457,36 +376,29 @@ def rules_test_cmd(path: str, db: str | None, lock_timeout: float | None, fmt: s
     \b
         analyzer rules test my_rules.toml --db nightly.duckdb
     """
-    from .rules import check_rules
-    from .rulestest import rules_test
+    from . import jobs
+    from .output import write_frame
 
-    problems = check_rules(path)
-    if problems:
-        for problem in problems:
-            click.echo(problem, err=True)
-        sys.exit(int(ExitCode.ERROR))
-    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
-        result = rules_test(store, path)
-    write_frame(result.changes, fmt)
-    moves = ", ".join(f"{r['old']} -> {r['new']}: {r['trials']}" for r in result.transitions.iter_rows(named=True))
-    click.echo(f"rules test: {result.changes.height} of {result.trials} trials would change verdict"
-               f"{' (' + moves + ')' if moves else ''}", err=True)
-    for r in result.on_success.iter_rows(named=True):
-        click.echo(f"{path}: rule {r['rule']} fires on {r['trials']} successful trial(s) ({r['lines']} lines), "
-                   f"e.g. {r['example_trial']}: {r['example_line']!r}; narrow its pattern", err=True)
-    if result.on_success.height:
-        sys.exit(int(ExitCode.ERROR))
+    tested = jobs.rules_test(path, db=db, lock_timeout=lock_timeout)
+    for problem in tested.problems:
+        click.echo(problem, err=True)
+    if tested.test is None:
+        _fail()
+    write_frame(tested.test.changes, fmt)
+    for line in tested.summary():
+        click.echo(line, err=True)
+    if tested.test.on_success.height:
+        _fail()
 
 
 @main.command("logs")
 @click.argument("trial")
-@click.option("--stream", "streams", multiple=True, type=click.Choice(["stdout", "stderr", "kernel", "time"]),
+@click.option("--stream", "streams", multiple=True, type=click.Choice(STREAMS),
               help="Only this stream (repeat for several; default: every stored one).")
 @click.option("--grep", "pattern", default=None, metavar="REGEX",
               help="Only lines matching this regex (Rust syntax, like rules), as stream:line: text.")
 @click.option("--ignore-case", "-i", is_flag=True, help="Case-insensitive --grep.")
 @db_option
-@handle_errors
 def logs(trial: str, streams: tuple[str, ...], pattern: str | None, ignore_case: bool, db: str | None,
          lock_timeout: float | None) -> None:
     """Print a trial's stored log from the store (the artifacts may be deleted). TRIAL is a
@@ -497,14 +409,14 @@ def logs(trial: str, streams: tuple[str, ...], pattern: str | None, ignore_case:
     \b
         analyzer logs orfs_nightly_generic/route_oom_confirmed --grep 'memory|killed' -i
     """
-    from .logstore import show_log
+    from . import jobs
 
     out = sys.stdout.buffer
-    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
-        n = show_log(store, trial, list(streams), pattern, ignore_case, out.write)
+    n = jobs.logs(trial, streams=list(streams), pattern=pattern, ignore_case=ignore_case, write=out.write,
+                  db=db, lock_timeout=lock_timeout)
     out.flush()
     if pattern is not None and n == 0:
-        sys.exit(int(ExitCode.ERROR))
+        _fail()
 
 
 @main.command()
@@ -513,7 +425,6 @@ def logs(trial: str, streams: tuple[str, ...], pattern: str | None, ignore_case:
               help="Write a rule stub per signature to this TOML file, to edit.")
 @db_option
 @format_option
-@handle_errors
 def unknowns(since: str | None, emit_rules: str | None, db: str | None, lock_timeout: float | None,
              fmt: str) -> None:
     """Failed trials only a fallback explained, grouped by a masked signature of their decisive line.
@@ -523,15 +434,14 @@ def unknowns(since: str | None, emit_rules: str | None, db: str | None, lock_tim
     \b
         analyzer unknowns --db nightly.duckdb --emit-rules new_rules.toml
     """
-    from .unknowns import rule_stubs, unknown_signatures
+    from . import jobs
+    from .output import write_frame
 
-    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
-        frame = unknown_signatures(store, since)
-    write_frame(frame, fmt)
-    click.echo(f"unknowns: {int(frame['trials'].sum() or 0)} trial(s) in {frame.height} signature(s)", err=True)
+    result = jobs.unknowns(db=db, lock_timeout=lock_timeout, since=since)
+    write_frame(result.frame, fmt)
+    say(result.summary())
     if emit_rules:
-        Path(emit_rules).write_text(rule_stubs(frame), encoding="utf-8")
-        click.echo(f"unknowns: wrote {emit_rules}; check it with `analyzer rules check {emit_rules}`", err=True)
+        say(jobs.write_rule_stubs(result, emit_rules))
 
 
 @main.command()
@@ -551,7 +461,6 @@ def unknowns(since: str | None, emit_rules: str | None, db: str | None, lock_tim
               type=click.Path(exists=True),
               help="Let the SQL read files under this folder (or this file); repeatable. Nothing "
                    "else outside the store is reachable, and nothing is ever written.")
-@handle_errors
 def query(sql: str | None, sql_file: Any, name: str | None, params: tuple[str, ...], list_names: bool,
           db: str | None, lock_timeout: float | None, fmt: str, width: int | None, no_truncate: bool,
           allow_files: tuple[str, ...]) -> None:
@@ -573,8 +482,9 @@ def query(sql: str | None, sql_file: Any, name: str | None, params: tuple[str, .
     """
     import os
 
+    from . import jobs
     from .output import write_result
-    from .queries import list_queries, run_query
+    from .queries import list_queries
 
     if list_names:
         for qname, summary in list_queries():
@@ -584,8 +494,8 @@ def query(sql: str | None, sql_file: Any, name: str | None, params: tuple[str, .
     if not text.strip() and not name:
         raise click.UsageError("no SQL: give SQL as an argument, on stdin (`echo SQL | analyzer query`), "
                                "with --file F, or a named query with --name NAME")
-    with open_store(db, sandbox=True, lock_timeout=lock_timeout, allow_files=allow_files) as store:
-        result = run_query(store, text or None, name, dict(_split_param(p) for p in params))
+    result = jobs.query(text or None, name=name, params=dict(_split_param(p) for p in params), db=db,
+                        lock_timeout=lock_timeout, allow_files=allow_files)
     if no_truncate:
         width = None
     elif width is None and fmt == "table" and sys.stdout.isatty():
@@ -603,7 +513,7 @@ def query(sql: str | None, sql_file: Any, name: str | None, params: tuple[str, .
         click.echo(note, err=True)
 
 
-def _query_text(sql: str | None, sql_file: Any, name: str | None) -> str:
+def _query_text(sql: str | None, sql_file: IO[str] | None, name: str | None) -> str:
     """The SQL text from exactly one source; two sources are a usage error naming both."""
     sources = [label for label, given in (("SQL argument", sql is not None), ("--file", sql_file is not None),
                                           ("--name", name is not None)) if given]
@@ -623,7 +533,6 @@ def _query_text(sql: str | None, sql_file: Any, name: str | None) -> str:
 @oom_risk_option
 @click.option("--no-curve", is_flag=True, help="Only the policies and the hindsight factors.")
 @quiet_option
-@handle_errors
 def backtest(db: str | None, lock_timeout: float | None, fmt: str, oom_risk: float | None, no_curve: bool,
              quiet: bool) -> None:
     """Replay the store's memory history in time order: analyzer's recommended limits against
@@ -634,19 +543,13 @@ def backtest(db: str | None, lock_timeout: float | None, fmt: str, oom_risk: flo
     \b
         analyzer backtest --db history.duckdb --oom-risk 0.01 --no-curve
     """
-    from .recommend import backtest as run_backtest
-    from .recommend import verdict
+    from . import jobs
+    from .output import write_frame
 
-    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
-        recorded = store.scalar("SELECT max(value) FROM meta WHERE key = 'oom_risk'")
-        trials = store.frame_file("recommend_trials")
-    risk = oom_risk if oom_risk is not None else float(recorded or 0.02)
-    result = run_backtest(trials.lazy(), risk, curve=not no_curve)
-    write_frame(result, fmt)
-    summary = verdict(result)
+    result = jobs.backtest(db=db, lock_timeout=lock_timeout, oom_risk=oom_risk, curve=not no_curve)
+    write_frame(result.frame, fmt)
     if not quiet:
-        click.echo(f"backtest: {trials.height} trials, target {risk:.2%}; "
-                   + (summary.line() if summary else "no run has earlier history"), err=True)
+        say(result.summary())
 
 
 def _split_param(text: str) -> tuple[str, str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from .choices import EXPORT_FORMATS
 from .errors import OutputFailed
 from .outfiles import atomic_path, check_export_out
 from .output import json_safe
@@ -26,7 +27,7 @@ VIEWS: tuple[str, ...] = ("studies", "trials", "memory_samples", "ingest_errors"
 # sql/schema_time.sql and sql/schema_metrics.sql
 VIEWS += ("time", "timeout_suggestions", "trial_metrics", "metric_vs_baseline", "metric_best_worst",
           "metric_by_eco_class", "metric_history")
-FORMATS = ("parquet", "csv", "sqlite")
+FORMATS = EXPORT_FORMATS
 FORMULA_START = r"^[=+\-@\t\r]"
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import polars as pl
 
+from .choices import FAIL_ON
 from .store import Store
 
-FAIL_ON = ("catastrophic", "oom", "any")
+__all__ = ["FAIL_ON", "fail_on_matches", "summary_line"]
+
 
 
 def fail_on_matches(store: Store, kind: str, new_trial_ids: list[str]) -> pl.DataFrame:

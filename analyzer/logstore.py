@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from .choices import STREAMS
 from .ingest.logs import (
     CHUNK_SCHEMA,
     EXCLUDED_PREFIXES,
@@ -225,7 +226,7 @@ def grep_log(store: Store, trial_id: str, streams: list[str], pattern: str) -> I
             yield hit.select("stream", "line_no", _clean())
 
 
-STREAM_ORDER = ("stdout", "stderr", "kernel", "time")
+STREAM_ORDER = STREAMS
 
 
 def show_log(store: Store, trial: str, streams: list[str], pattern: str | None, ignore_case: bool,

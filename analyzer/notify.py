@@ -180,6 +180,7 @@ def run_command(command: str, payload: dict[str, Any], timeout: float | None = N
 
 
 def write_summary(path: str, payload: dict[str, Any]) -> str | None:
+    """Write the summary JSON to `path`; returns the problem (a warning) or None."""
     try:
         Path(path).write_text(dumps(payload), encoding="utf-8")
     except OSError as exc:

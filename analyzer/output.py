@@ -20,12 +20,13 @@ from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 from uuid import UUID
 
+from .choices import OUTPUT_FORMATS
 from .store import QueryResult
 
 if TYPE_CHECKING:
     import polars as pl
 
-FORMATS = ("table", "csv", "tsv", "markdown", "json", "jsonl")
+FORMATS = OUTPUT_FORMATS
 ELLIPSIS = "…"
 MIN_COLUMN_WIDTH = 5  # a column squeezed to fit keeps at least this many characters
 _NUMERIC = re.compile(r"^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|DOUBLE|FLOAT|REAL|DECIMAL.*|U?HUGEINT)$")

@@ -25,8 +25,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
 
 DEFAULT_OOM_RISK = 0.02
 # Histories drift upward (tools change), so a quantile of past ratios under-covers the future;
@@ -46,7 +50,7 @@ LEVELS: tuple[tuple[str, tuple[str, ...], int], ...] = (
     ("design", ("design",), 1),
 )
 # window-heavy plans run about twice as fast on the in-memory engine as on the streaming one
-ENGINE = "in-memory"
+ENGINE: Literal["in-memory"] = "in-memory"
 FAMILIES = ("previous_peak", "history_max", "p90")
 NAMED_POLICIES = (("noodle2: previous peak x 1.5", "previous_peak", 1.5),
                   ("history max x 1.2", "history_max", 1.2),
@@ -143,7 +147,7 @@ def docker_limit(mib: pl.Expr) -> pl.Expr:
 
 def _depth_cell(depth: pl.Expr) -> pl.Expr:
     """Calibration cell: history depth at (design, stage[, ECO class]); the design fallback apart."""
-    cell = pl.when(pl.col("key_level") == "design").then(pl.lit("design"))
+    cell: Then | ChainedThen = pl.when(pl.col("key_level") == "design").then(pl.lit("design"))
     low = 1
     for edge in DEPTH_EDGES:
         label = f"{low} run" if edge - low == 1 and low == 1 else f"{low}-{edge - 1} runs"
@@ -165,6 +169,7 @@ def recommend(trials: pl.LazyFrame, oom_risk: float = DEFAULT_OOM_RISK) -> pl.La
     frame = frame.with_columns(key_level=level)
 
     def pick(prefix: str) -> pl.Expr:
+        """The first non-null `prefix*` column, most specific key level first."""
         expr = pl.lit(None)
         for name, _, _ in LEVELS:
             expr = pl.when(pl.col("key_level") == name).then(pl.col(f"{prefix}_{name}")).otherwise(expr)
@@ -213,6 +218,7 @@ def recommend(trials: pl.LazyFrame, oom_risk: float = DEFAULT_OOM_RISK) -> pl.La
 
 
 def check_risk(oom_risk: float) -> None:
+    """A target out-of-memory risk must be a share strictly between 0 and 0.5."""
     if not 0.0 < oom_risk < 0.5:
         raise ValueError(f"oom risk {oom_risk!r} must be between 0 and 0.5 (0.02 = 2 %)")
 
@@ -351,6 +357,7 @@ def backtest(trials: pl.LazyFrame, oom_risk: float = DEFAULT_OOM_RISK, *,
     anchored = anchors(keyed).filter(pl.col("n_design_stage") > 0).collect(engine=ENGINE).lazy()
 
     def scored(risk: float) -> pl.LazyFrame:
+        """The anchored runs with analyzer's recommendation at `risk`."""
         recs = recommend(keyed, risk).select("trial_id", "recommended_memory_mb")
         return anchored.join(recs, on="trial_id", how="left").collect(engine=ENGINE).lazy()
 
@@ -385,9 +392,11 @@ class Verdict:
 
     @property
     def slack_ratio(self) -> float:
+        """analyzer's median slack over the best fixed factor's (below 1: analyzer wastes less)."""
         return self.median_slack / self.best_fixed_median_slack
 
     def line(self) -> str:
+        """The verdict in one line, as `analyzer backtest` prints it."""
         return (f"analyzer: coverage {self.coverage:.1%}, {self.under_provisioned:.2%} under-provisioned, "
                 f"median slack {self.median_slack:.1%}; best fixed factor at that rate: "
                 f"{self.best_fixed_family} x {self.best_fixed_k:.3f}, median slack "
@@ -395,6 +404,7 @@ class Verdict:
 
 
 def verdict(result: pl.DataFrame) -> Verdict | None:
+    """The acceptance figures of a backtest frame; None when no run had earlier history."""
     mine = result.filter((pl.col("section") == "policy") & (pl.col("policy") == "analyzer"))
     best = result.filter(pl.col("section") == "hindsight").sort("median_slack").head(1)
     if mine.is_empty() or best.is_empty() or mine["under_provisioned"][0] is None:

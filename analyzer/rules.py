@@ -13,17 +13,18 @@ from typing import Any
 
 import polars as pl
 
+from .choices import STREAMS
 from .errors import RulesError
 from .resources import rules_path
 
-STREAMS = ("stdout", "stderr", "kernel", "time")
 CONFIDENCES = ("confirmed", "strong", "probable")
 KINDS = ("sigkill", "explicit_kill")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 MAX_RULES_BYTES = 4 << 20
 
 # field -> (expected Python types, what to write)
-_RULE_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
+FieldSpec = dict[str, tuple[tuple[type, ...], str]]
+_RULE_FIELDS: FieldSpec = {
     "id": ((str,), "a string"), "type": ((str,), "a failure_type name"),
     "pattern": ((str,), "a regex string"), "confidence": ((str,), "one of " + ", ".join(CONFIDENCES)),
     "precedence": ((int,), "an integer (lower wins)"), "streams": ((list,), "a list of stream names"),
@@ -33,17 +34,18 @@ _RULE_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
     "examples": ((list,), "a list of log lines the rule must match"),
     "counter_examples": ((list,), "a list of log lines the rule must not match"),
 }
-_TYPE_FIELDS = {"severity": ((str,), "one of " + ", ".join(SEVERITIES)), "recoverable": ((bool,), "true or false"),
+_TYPE_FIELDS: FieldSpec = {"severity": ((str,), "one of " + ", ".join(SEVERITIES)), "recoverable": ((bool,), "true or false"),
                 "family": ((str,), "a family name"), "label": ((str,), "a string")}
-_SIGNAL_FIELDS = {"type": ((str,), "a failure_type name"), "precedence": ((int,), "an integer (lower wins)"),
-                  "confidence": ((str,), "one of " + ", ".join(CONFIDENCES)), "kind": ((str,), "one of " + ", ".join(KINDS))}
-_FAMILY_FIELDS = {"catastrophic": ((bool,), "true or false"), "transient": ((bool,), "true or false")}
-_CATALOG_FIELDS = {"file": ((str,), "a TSV file name beside the rules file"),
+_SIGNAL_FIELDS: FieldSpec = {"type": ((str,), "a failure_type name"), "precedence": ((int,), "an integer (lower wins)"),
+                  "confidence": ((str,), "one of " + ", ".join(CONFIDENCES)), "kind": ((str,), "one of " + ", ".join(KINDS)),
+                  "ratio": ((float, int), "a share of the memory limit, e.g. 0.95")}
+_FAMILY_FIELDS: FieldSpec = {"catastrophic": ((bool,), "true or false"), "transient": ((bool,), "true or false")}
+_CATALOG_FIELDS: FieldSpec = {"file": ((str,), "a TSV file name beside the rules file"),
                    "pattern": ((str,), "a regex with two groups: tool and message number"),
                    "levels": ((list,), "a list of levels, e.g. [\"ERROR\"]"),
                    "precedence": ((dict,), "a table failure_type -> precedence"),
                    "streams": ((list,), "a list of stream names"), "description": ((str,), "a string")}
-_TOP_LEVEL = {"version": ((str, int, float), "a string"), "description": ((str,), "a string"),
+_TOP_LEVEL: FieldSpec = {"version": ((str, int, float), "a string"), "description": ((str,), "a string"),
               "eco_classes": ((dict,), "a table"), "types": ((dict,), "a table"), "families": ((dict,), "a table"),
               "signals": ((dict,), "a table"), "rules": ((list,), "an array of tables ([[rules]])"),
               "catalogs": ((dict,), "a table"), "remedies": ((dict,), "a table failure_type -> text")}
@@ -51,6 +53,8 @@ _TOP_LEVEL = {"version": ((str, int, float), "a string"), "description": ((str,)
 
 @dataclass(frozen=True)
 class Rule:
+    """One text rule: a regex over the lines of some streams, and the failure type it signals."""
+
     id: str
     type: str
     pattern: str          # as written
@@ -65,11 +69,14 @@ class Rule:
 
 @dataclass(frozen=True)
 class Signal:
+    """Settings of one structured signal (exit codes, OOM flags) classify.py computes."""
+
     name: str
     type: str
     precedence: int
     confidence: str | None
     kind: str | None
+    ratio: float | None = None  # sigkill_near_limit: peak >= ratio x limit
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,8 @@ class Catalog:
 
 @dataclass
 class RuleSet:
+    """The merged rules (shipped + user file): rules, signals, taxonomy, ECO classes, catalogs."""
+
     version: str
     rules: list[Rule]
     signals: dict[str, Signal]
@@ -104,6 +113,17 @@ class RuleSet:
                  "transient": bool(self.families.get(t["family"], {}).get("transient"))}
                 for name, t in self.types.items()]
         return pl.DataFrame(rows)
+
+    @property
+    def near_limit_ratio(self) -> float:
+        """The share of its memory limit at which a peak counts as "at the limit": a SIGKILL
+        there is strong out-of-memory evidence (classify), and the `memory` view suggests a
+        larger limit for out-of-memory trials there. The one place it is set is the rules file
+        (signals.sigkill_near_limit.ratio); classify records it in the store's meta table."""
+        sig = self.signals.get("sigkill_near_limit")
+        if sig is None or sig.ratio is None:
+            raise RulesError("rules: signals.sigkill_near_limit.ratio is missing; the shipped rules set it")
+        return sig.ratio
 
     def without(self, projects: set[str]) -> RuleSet:
         """The rules a held-out evaluation may use: drop rules motivated only by `projects`."""
@@ -290,8 +310,9 @@ def check_rules(path: str | Path) -> list[str]:
     """Problems of a rules file (empty list = valid), checked against the shipped defaults."""
     base = _load_toml(rules_path())
     doc = _load_toml(Path(path))
-    types = {**base.get("types", {}), **(doc.get("types") if isinstance(doc.get("types"), dict) else {})}
-    families = set(base.get("families", {})) | set(doc.get("families") if isinstance(doc.get("families"), dict) else {})
+    own_types, own_families = doc.get("types"), doc.get("families")
+    types = {**base.get("types", {}), **(own_types if isinstance(own_types, dict) else {})}
+    families = set(base.get("families", {})) | set(own_families if isinstance(own_families, dict) else {})
     problems = _problems(doc, types, str(path), families)
     if "version" not in doc:
         problems.append(f"{path}: version: missing; add version = \"...\" (every verdict records it)")
@@ -350,7 +371,8 @@ def load_rules(user_path: str | Path | None = None) -> RuleSet:
              kind=r.get("kind"), motivated_by=tuple(r.get("motivated_by", ())))
         for r in merged_rules.values()
     ]
-    sigs = {name: Signal(name, s["type"], int(s.get("precedence", 100)), s.get("confidence"), s.get("kind"))
+    sigs = {name: Signal(name, s["type"], int(s.get("precedence", 100)), s.get("confidence"), s.get("kind"),
+                         float(s["ratio"]) if "ratio" in s else None)
             for name, s in signals.items()}
     cats = [_catalog(name, spec, base) for name, (spec, base) in sorted(catalogs.items())]
     return RuleSet(version, rules, sigs, types, eco, families, cats, remedies)

@@ -9,21 +9,25 @@ from pathlib import Path
 
 import polars as pl
 
-from .classify import classify_stored
+from .classify import Classification
+from .jobs import classify_stored
 from .logstore import late_rule_matches
-from .rules import _load_toml, load_rules
+from .rules import RuleSet, _load_toml, load_rules
 from .store import Store
 
 
 @dataclass
 class RulesTest:
+    """The verdicts a rules file would change, and its rules that fire on successful trials."""
+
     changes: pl.DataFrame        # trial_id, study, old, new (verdict that would change)
     transitions: pl.DataFrame    # old, new, trials
     on_success: pl.DataFrame     # rule, trials, lines, example_trial, example_line
     trials: int
 
 
-def _types(result) -> pl.DataFrame:
+def _types(result: Classification) -> pl.DataFrame:
+    """trial_id, study, verdict (the failure type, or the outcome of a trial that did not fail)."""
     return (result.verdicts.select("trial_id", "outcome")
             .join(result.failures.select("trial_id", "study", "failure_type"), on="trial_id", how="left")
             .select("trial_id", "study", pl.coalesce("failure_type", "outcome").alias("verdict")))
@@ -46,7 +50,7 @@ def rules_test(store: Store, path: str | Path) -> RulesTest:
     return RulesTest(changes, transitions, _on_success(store, rules, path, new), new.verdicts.height)
 
 
-def _on_success(store: Store, rules, path: str | Path, result) -> pl.DataFrame:
+def _on_success(store: Store, rules: RuleSet, path: str | Path, result: Classification) -> pl.DataFrame:
     """Rules of FILE that match a kept line of a trial that succeeded."""
     ids = {r.get("id") for r in (_load_toml(Path(path)).get("rules") or []) if isinstance(r, dict)}
     own = [r for r in rules.rules if r.id in ids]

@@ -44,20 +44,6 @@ def ram_in_bytes(text: str) -> int:
     return int(nbytes)
 
 
-def docker_memory_syntax(mib: float) -> str:
-    """Render MiB as the shortest exact Docker `--memory` string.
-
-    >>> docker_memory_syntax(12288), docker_memory_syntax(7680), docker_memory_syntax(100.5)
-    ('12g', '7680m', '102912k')
-    """
-    kib = round(mib * 1024)
-    if kib % (1024 * 1024) == 0:
-        return f"{kib // (1024 * 1024)}g"
-    if kib % 1024 == 0:
-        return f"{kib // 1024}m"
-    return f"{kib}k"
-
-
 # docker stats sizes: `2.352MiB`, `1e+03kB`, `38.21 MiB`, `0 B`.
 _STATS_SIZE = re.compile(
     r"(?P<num>(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?) ?(?P<unit>[kmgtpezy]?i?b)\Z", re.I

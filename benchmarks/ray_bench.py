@@ -165,6 +165,7 @@ def tasks_vs_ray_data(root: Path, batch_trials: int = 10) -> list[str]:
 
     import ray
     import ray.data
+
     from analyzer.ingest import pipeline
     from analyzer.ingest.discover import discover
     from analyzer.ingest.ray_engine import read_packed, unpack

@@ -60,7 +60,9 @@ WITH base AS (
             WHEN failure_type = 'out_of_memory' AND memory_limit_mb > 0
                  AND (peak_memory_mb IS NULL OR peak_memory_mb <= 0) THEN 'consider'
             WHEN failure_type = 'out_of_memory' AND memory_limit_mb > 0
-                 AND peak_memory_mb >= 0.95 * memory_limit_mb THEN 'suggest'
+                 AND peak_memory_mb >= memory_limit_mb * (
+                     -- the rules file's signals.sigkill_near_limit.ratio, recorded by classify
+                     SELECT CAST(value AS DOUBLE) FROM meta WHERE key = 'near_limit_ratio') THEN 'suggest'
         END AS suggestion_kind
     FROM base
 )

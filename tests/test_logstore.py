@@ -140,7 +140,7 @@ def test_every_corpus_line_a_shipped_rule_matches_is_a_candidate():
 @pytest.mark.slow
 def test_partitions_by_kept_lines_give_the_same_verdicts(runner, shared_sample, db, monkeypatch):
     """classify loads kept lines per partition; small partitions (by line count) change nothing."""
-    import analyzer.classify as classify
+    import analyzer.jobs as jobs
 
     shared_sample.store(db)  # `analyzer ingest sample_logs` then `analyzer classify`
     # (reason lists signals in a tie-dependent order: issue 16 item 7, fixed elsewhere)
@@ -148,9 +148,9 @@ def test_partitions_by_kept_lines_give_the_same_verdicts(runner, shared_sample, 
     whole = query_rows(runner, db, sql)
     with open_store(db, read_only=True) as store:
         trials = store.frame_file("classify_trials")
-        monkeypatch.setattr(classify, "LINES_PER_PARTITION", 50)
-        monkeypatch.setattr(classify, "TRIALS_PER_PARTITION", 10)
-        parts = classify._partitions(store, trials)
+        monkeypatch.setattr(jobs, "LINES_PER_PARTITION", 50)
+        monkeypatch.setattr(jobs, "TRIALS_PER_PARTITION", 10)
+        parts = jobs.partitions(store, trials)
     assert len(parts) > 5 and sum(p.height for p in parts) == trials.height
     assert invoke(runner, "classify", "--db", db, "-q").exit_code == 0
     assert query_rows(runner, db, sql) == whole

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from analyzer.ingest import pipeline
 
 from .conftest import REPO, ingest_and_classify, invoke, make_generic_trial, query_rows

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+
 from analyzer.charts import OOM_RED
 
 from .conftest import copy_store, invoke, make_generic_trial, query_rows

@@ -9,7 +9,7 @@ import tomllib
 
 import pytest
 
-from analyzer import classify
+from analyzer import jobs
 from analyzer.resources import rules_path
 from analyzer.rules import check_rules, load_rules
 
@@ -43,8 +43,8 @@ def test_partition_sizes_give_identical_views_on_the_generic_sample(runner, tmp_
     ingest_and_classify(runner, root, db)
     first = _dump(runner, db)
     for trials, lines in ((4, 1_000_000), (5, 20)):  # one trial per partition: the slow test below
-        monkeypatch.setattr(classify, "TRIALS_PER_PARTITION", trials)
-        monkeypatch.setattr(classify, "LINES_PER_PARTITION", lines)
+        monkeypatch.setattr(jobs, "TRIALS_PER_PARTITION", trials)
+        monkeypatch.setattr(jobs, "LINES_PER_PARTITION", lines)
         assert invoke(runner, "classify", "--db", db, "-q").exit_code == 0
         again = _dump(runner, db)
         for view in VIEWS:
@@ -63,7 +63,7 @@ def test_same_store_and_rules_give_identical_views_whatever_the_partition_size(r
     ingest_and_classify(runner, sample_root, db)
     first = _dump(runner, db)
     for size in (1, 3, 7):
-        monkeypatch.setattr(classify, "TRIALS_PER_PARTITION", size)
+        monkeypatch.setattr(jobs, "TRIALS_PER_PARTITION", size)
         assert invoke(runner, "classify", "--db", db, "-q").exit_code == 0
         again = _dump(runner, db)
         for view in VIEWS:

@@ -9,6 +9,7 @@ with the ripgrep scanner and with the Polars one.
 from __future__ import annotations
 
 import pytest
+
 from analyzer.ingest import rgscan
 
 from .conftest import ingest_and_classify, invoke, make_generic_trial, query_rows

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -29,9 +29,9 @@ from .studies import ERROR_COLUMNS, ingest_studies
 from .trial import SAMPLE_COLUMNS, ParsedTrial, parse_trial
 
 if TYPE_CHECKING:
-    from polars._typing import PolarsDataType
+    pass
 
-_ERROR_SCHEMA = cast("dict[str, PolarsDataType]", ERROR_COLUMNS)
+_ERROR_SCHEMA = ERROR_COLUMNS
 
 TRIAL_TABLES = ("trial_facts", "log_lines", "memory_sample_rows", "ingest_error_rows",
                 "verdict_rows", "failure_rows", "evidence_rows")

@@ -23,7 +23,7 @@ import polars as pl
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from analyzer.classify import classify_stored  # noqa: E402
+from analyzer.jobs import classify_stored  # noqa: E402
 from analyzer.rules import load_rules  # noqa: E402
 from analyzer.store import open_store  # noqa: E402
 
