@@ -66,6 +66,7 @@ class ReportContext:
     memory_distribution: list[dict[str, Any]]
     near_limit: list[dict[str, Any]]
     contained: list[dict[str, Any]]
+    contained_total: int
     history_chart: Markup | None
     history_studies: int
     new_signatures: list[dict[str, Any]]
@@ -168,7 +169,8 @@ def build_context(store: Store, studies: list[str] | None = None, since: datetim
         usage_chart=_usage_chart(histogram),
         memory_distribution=distribution.to_dicts(),
         near_limit=near.to_dicts(),
-        contained=contained.to_dicts(),
+        contained=contained.head(MAX_TABLE_ROWS).to_dicts(),  # a long history contains thousands
+        contained_total=contained.height,
         history_chart=history_chart,
         history_studies=n_studies,
         new_signatures=new_sigs.to_dicts(),

@@ -21,7 +21,7 @@ from .charts import box_plot, line_chart, stacked_bar_chart, timeline_chart
 from .errors import QueryError
 from .store import Store
 
-MAX_DRILLDOWNS = 300       # failed trials with a full drill-down (catastrophic first)
+MAX_DRILLDOWNS = 100       # failed trials with a full drill-down (catastrophic first; ~20 KB each)
 MAX_TABLE_TRIALS = 10_000  # rows in the all-trials table (failed first, then newest)
 MAX_STRIP_PER_BOX = 30     # non-OOM points drawn over each memory box (every OOM kill is drawn)
 MAX_TIMELINE_STUDIES = 3

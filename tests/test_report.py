@@ -208,6 +208,20 @@ def test_caps_are_stated_never_silent(runner, sample_report, db, tmp_path, monke
     assert html.count('<details class="drill"') == 5
 
 
+def test_a_long_containment_list_is_capped_and_says_so(runner, sample_report, db, tmp_path, monkeypatch):
+    from analyzer import report
+    contained = query_rows(runner, db, "select count(*) n from contained_eco_classes")[0]["n"]
+    assert contained > 3
+    monkeypatch.setattr(report, "MAX_TABLE_ROWS", 3)
+    out = tmp_path / "capped.html"
+    assert invoke(runner, "report", "--db", db, "--out", str(out), "-q").exit_code == 0
+    html = out.read_text()
+    section = html[html.index('<section id="contained">'):]
+    section = section[:section.index("</section>")]
+    assert section.count("<tr><td>") == 3
+    assert f"Showing 3 of {contained} contained ECO classes" in section
+
+
 def test_every_log_byte_is_escaped(runner, tmp_path, db):
     root = tmp_path / "evil"
     make_generic_trial(root, "t1", "1", stderr="<script>alert('log')</script>\n[ERROR GRT-0116] <img src=x onerror=alert(2)>\n",
