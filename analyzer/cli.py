@@ -111,19 +111,6 @@ def warn(message: str) -> None:
     click.echo(f"warning: {message}", err=True)
 
 
-def _engine_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """--engine ray without Ray installed is a usage error said in one line, before anything is
-    opened (jobs.ingest turns the engine into the pipeline's BatchReader)."""
-    if param.name == "engine" and value == "ray":
-        from .ingest.ray_engine import ray_missing_message
-
-        problem = ray_missing_message()
-        if problem:
-            click.echo(f"Error: {problem}", err=True)
-            ctx.exit(int(ExitCode.USAGE))
-    return value
-
-
 def _progress(quiet: bool) -> bool:
     return not quiet and sys.stderr.isatty()
 
@@ -139,10 +126,9 @@ def ingest_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--default-memory-limit", default=None, metavar="SIZE", callback=_memory_limit,
                      help="Memory limit to assume where no artifact records one, Docker syntax (8g)."),
         click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-                     callback=_engine_option,
                      help="Who reads the trials: this process, or Ray tasks on a cluster (pip install "
                           "'analyzer[ray]'); the store is written here either way."),
-        click.option("--ray-address", default=None, metavar="ADDRESS", callback=_engine_option,
+        click.option("--ray-address", default=None, metavar="ADDRESS",
                      help="With --engine ray: the cluster (auto, ray://host:10001; default RAY_ADDRESS, "
                           "else a local Ray)."),
     ]

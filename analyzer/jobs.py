@@ -97,9 +97,10 @@ def ingest(roots: list[str], *, db: str | None = None, lock_timeout: float | Non
 
     opts = IngestOptions(study=study, config=config, default_memory_limit=default_memory_limit,
                          progress=progress)
+    reader = _reader(engine, ray_address)  # before the store is opened: a missing Ray creates nothing
     try:
         with open_store(db, lock_timeout=lock_timeout) as store:
-            report = run_pipeline(store, list(roots), opts, warn or _quiet, reader=_reader(engine, ray_address))
+            report = run_pipeline(store, list(roots), opts, warn or _quiet, reader=reader)
     except ParseError as exc:
         raise AnalyzerError(exc.problem) from exc
     empty = [root for root, n in report.trials_per_root.items() if n == 0]
