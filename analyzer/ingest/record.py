@@ -66,6 +66,14 @@ def _show(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+# number kinds -> (0 allowed, highest value, unit, what the value is): one range check for all
+_PLAUSIBLE: dict[str, tuple[bool, float, str, str]] = {
+    "mb": (True, MAX_MEMORY_MB, "MB", "memory size"),
+    "limit_mb": (False, MAX_MEMORY_MB, "MB", "memory limit"),
+    "seconds": (True, MAX_SECONDS, "s", "duration"),
+}
+
+
 def coerce(kind: str, value: Any, name: str) -> Any:
     """One raw value as the column type `kind`; None stays None; BadValue if it cannot be."""
     if value is None:
@@ -87,20 +95,11 @@ def coerce(kind: str, value: Any, name: str) -> Any:
         # POSIX codes are 0..255 (or -N for a signal); Windows NTSTATUS codes are unsigned 32-bit
         # (3221225477 = 0xC0000005): kept exactly, in a BIGINT column.
         return _integer(value, name, INT32[0], (1 << 32) - 1)
-    if kind == "mb":
+    if kind in _PLAUSIBLE:
+        zero_ok, highest, unit, what = _PLAUSIBLE[kind]
         number = _number(value, name)
-        if not 0 <= number <= MAX_MEMORY_MB:
-            raise BadValue(f"{name}: {number:g} MB is not a plausible memory size")
-        return number
-    if kind == "limit_mb":
-        number = _number(value, name)
-        if not 0 < number <= MAX_MEMORY_MB:
-            raise BadValue(f"{name}: {number:g} MB is not a plausible memory limit")
-        return number
-    if kind == "seconds":
-        number = _number(value, name)
-        if not 0 <= number <= MAX_SECONDS:
-            raise BadValue(f"{name}: {number:g} s is not a plausible duration")
+        if number < 0 or (number == 0 and not zero_ok) or number > highest:
+            raise BadValue(f"{name}: {number:g} {unit} is not a plausible {what}")
         return number
     if kind == "time":
         try:
