@@ -1,7 +1,12 @@
 from __future__ import annotations
 
 import os
+import pty
+import select
 import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,6 +76,32 @@ def make_generic_trial(root: Path, name: str, exit_code: str | None, **files: st
 # ---------------------------------------------------------------------------------------------
 # Shared corpora: ingest each corpus once per session (per xdist worker), copy the store per test.
 # A 7 MB file copy costs milliseconds; an ingest + classify of sample_logs costs seconds.
+
+
+def run_in_pty(args: list[str], timeout: float = 60,
+               env: dict[str, str] | None = None) -> tuple[int, list[tuple[float, str]]]:
+    """Run `analyzer` with stderr on a pseudo-terminal (so progress paints); (exit code,
+    [(time read, chunk)]) once it exits or `timeout` seconds pass."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "analyzer.cli", *args], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=slave, env=env)
+    os.close(slave)
+    chunks: list[tuple[float, str]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append((time.monotonic(), data.decode("utf-8", "replace")))
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    return proc.wait(timeout=30), chunks
 
 
 def copy_store(template: str | Path, dest: str | Path) -> str:

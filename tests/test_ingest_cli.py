@@ -5,16 +5,11 @@ from __future__ import annotations
 
 import itertools
 import os
-import pty
-import select
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from .conftest import invoke, make_generic_trial, query_rows
+from .conftest import invoke, make_generic_trial, query_rows, run_in_pty
 
 
 def _one_trial_root(tmp_path: Path) -> Path:
@@ -103,37 +98,13 @@ def test_changing_an_ingest_flag_updates_the_value_without_making_trials_new(run
     assert invoke(runner, "run", str(root), "--db", db, "--out", out, "--fail-on", "oom", "-q").exit_code == 6
 
 
-def _run_in_pty(args: list[str], timeout: float = 60) -> tuple[int, list[tuple[float, str]]]:
-    """Run `analyzer` with stderr on a pseudo-terminal; (exit code, [(time, chunk)])."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "analyzer.cli", *args], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=slave)
-    os.close(slave)
-    chunks: list[tuple[float, str]] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.1)
-        if ready:
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                break
-            if not data:
-                break
-            chunks.append((time.monotonic(), data.decode("utf-8", "replace")))
-        elif proc.poll() is not None:
-            break
-    os.close(master)
-    return proc.wait(timeout=10), chunks
-
-
 def test_progress_moves_on_a_terminal_and_is_silent_with_q(tmp_path):
     root = tmp_path / "study"
     block = "".join(f"[INFO GRT-0101] iteration {i} of many, nothing to see here\n" for i in range(4000))
     for i in range(250):
         make_generic_trial(root, f"t{i:03d}", "0", stdout=block)
     db = str(tmp_path / "p.duckdb")
-    code, chunks = _run_in_pty(["ingest", str(root), "--db", db])
+    code, chunks = run_in_pty(["ingest", str(root), "--db", db])
     assert code == 0
     paints = [(t, c) for t, c in chunks if "trials" in c and "MB/s" in c and "\r" in c]
     assert paints, chunks[:5]
@@ -147,5 +118,5 @@ def test_progress_moves_on_a_terminal_and_is_silent_with_q(tmp_path):
     if took > 1.2:  # a run that ends within one repaint interval has nothing to show in between
         assert len(states) >= 3, (took, states)
     os.unlink(db)
-    code, chunks = _run_in_pty(["ingest", str(root), "--db", db, "-q"])
+    code, chunks = run_in_pty(["ingest", str(root), "--db", db, "-q"])
     assert code == 0 and "".join(c for _, c in chunks) == ""

@@ -15,7 +15,7 @@ import pytest
 
 from analyzer.ingest import pipeline
 
-from .conftest import REPO, ingest_and_classify, invoke, make_generic_trial, query_rows
+from .conftest import REPO, ingest_and_classify, invoke, make_generic_trial, query_rows, run_in_pty
 
 ray = pytest.importorskip("ray", reason="the Ray extra is not installed (pip install 'analyzer[ray]')")
 
@@ -99,35 +99,15 @@ def test_a_worker_killed_mid_batch_is_retried_and_no_trial_is_duplicated(runner,
 
 def test_progress_on_stderr_across_the_cluster(tmp_path):
     """A second driver joins the module's Ray with --ray-address; progress is painted as locally."""
-    import pty
-    import select
-    import time
-
     root = tmp_path / "study"
     block = "".join(f"[INFO GRT-0101] iteration {i} of many, nothing to see here\n" for i in range(2000))
     for i in range(60):
         make_generic_trial(root, f"t{i:03d}", "0", stdout=block)
     address = ray.get_runtime_context().gcs_address
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "analyzer.cli", "ingest", str(root), "--db",
-                             str(tmp_path / "p.duckdb"), "--engine", "ray", "--ray-address", address],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave,
-                            env={**os.environ, "RAY_ADDRESS": ""})
-    os.close(slave)
-    text, deadline = "", time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if select.select([master], [], [], 0.2)[0]:
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                break
-            if not data:
-                break
-            text += data.decode("utf-8", "replace")
-        elif proc.poll() is not None:
-            break
-    os.close(master)
-    assert proc.wait(timeout=30) == 0, text[-2000:]
+    code, chunks = run_in_pty(["ingest", str(root), "--db", str(tmp_path / "p.duckdb"), "--engine", "ray",
+                               "--ray-address", address], timeout=180, env={**os.environ, "RAY_ADDRESS": ""})
+    text = "".join(c for _, c in chunks)
+    assert code == 0, text[-2000:]
     paints = re.findall(r"\ringest: (\d+)/60 trials, ([\d.]+) MB \(([\d.]+) MB/s", text)
     assert paints and paints[-1][0] == "60", text[-2000:]
     assert float(paints[-1][1]) >= 60 * len(block) / 1e6 * 0.99  # every log's bytes counted
