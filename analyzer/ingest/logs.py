@@ -307,7 +307,9 @@ def _compress(piece: bytes) -> bytes:
         import zstandard
 
         comp = _TLS.comp = zstandard.ZstdCompressor(level=COMPRESS_LEVEL)
-    return comp.compress(piece)
+    # a right-sized copy: compress() returns its compressBound-sized buffer shrunk in place,
+    # which leaves every kept result pinning a 4 MiB hole in the heap (660 MiB RSS for 1 GB)
+    return bytes(memoryview(comp.compress(piece)))
 
 
 def scan_logs(files: list[LogFile], keep_whole: bool = True, scanner: str | None = None) -> LogScan:

@@ -9,10 +9,12 @@ over sql/ingest_*.sql. This module only orders them and batches trials.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -161,11 +163,60 @@ def read_batch(batch: list[TrialArtifacts], study: str | None, stamp: datetime,
 BatchReader = Callable[[list[list[TrialArtifacts]], str | None, datetime, Progress], Iterable[ReadBatch]]
 
 
-def read_locally(batches: list[list[TrialArtifacts]], study: str | None, stamp: datetime,
-                 progress: Progress) -> Iterable[ReadBatch]:
-    """The local engine: batches read one after another in this process."""
+def read_in_order(batches: list[list[TrialArtifacts]], study: str | None, stamp: datetime,
+                  progress: Progress) -> Iterable[ReadBatch]:
+    """Batches read one after another in the calling thread."""
     for batch in batches:
         yield read_batch(batch, study, stamp, progress)
+
+
+READ_AHEAD = 1   # batches read while the one before is written (each holds up to BATCH_LOG_BYTES)
+
+
+def read_locally(batches: list[list[TrialArtifacts]], study: str | None, stamp: datetime,
+                 progress: Progress) -> Iterator[ReadBatch]:
+    """The local engine: a reader thread reads the next batch while this thread writes the one
+    before. The store's commit (DuckDB, which releases the GIL) and the read (file reads, rg,
+    zstd, Polars: mostly outside the GIL too) then use both cores instead of taking turns.
+    Batches come out in order; an error in the reader is raised here; if the writer stops
+    early (an error, Ctrl-C) the reader stops after its current batch."""
+    if len(batches) <= 1:
+        yield from read_in_order(batches, study, stamp, progress)
+        return
+    ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=READ_AHEAD)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read_all() -> None:
+        try:
+            for data in read_in_order(batches, study, stamp, progress):
+                if stop.is_set() or not put(("batch", data)):
+                    return
+            put(("done", None))
+        except BaseException as exc:  # handed to the writer's thread, which raises it
+            put(("error", exc))
+
+    reader = threading.Thread(target=read_all, name="analyzer-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            kind, item = ready.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
 
 
 def write_batch(store: Store, data: ReadBatch, ids: TrialIds, stamp: datetime, warn: Warn,
