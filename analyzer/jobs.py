@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     import polars as pl
 
     from .classify import Classification
-    from .ingest.pipeline import BatchReader, IngestReport
+    from .ingest.outcome import IngestReport
+    from .ingest.pipeline import BatchReader
     from .recommend import Verdict
     from .rules import RuleSet
     from .rulestest import RulesTest
@@ -69,15 +70,14 @@ class IngestResult:
                 f"{r.log_bytes / 1e6:.1f} MB of logs; store {self.db}")
 
 
-def _reader(engine: str, ray_address: str | None) -> BatchReader:
-    """The pipeline's BatchReader for `engine` (Ray is imported only for "ray")."""
+def _reader(engine: str, ray_address: str | None) -> BatchReader | None:
+    """The pipeline's BatchReader for `engine` (Ray is imported only for "ray"); None: the
+    pipeline's own, local one."""
     if engine == "ray":
         from .ingest.ray_engine import ray_reader
 
         return ray_reader(ray_address)
-    from .ingest.pipeline import read_locally
-
-    return read_locally
+    return None
 
 
 def ingest(roots: list[str], *, db: str | None = None, lock_timeout: float | None = None,
@@ -91,16 +91,31 @@ def ingest(roots: list[str], *, db: str | None = None, lock_timeout: float | Non
     problem as it is met. `engine="ray"` reads the trials as Ray tasks (on the cluster at
     `ray_address`); the store is written here either way."""
     from .ingest import ParseError
-    from .ingest.pipeline import IngestOptions
-    from .ingest.pipeline import ingest as run_pipeline
-    from .store import default_db_path, open_store
+    from .ingest.config import memory_limit_mb
+    from .ingest.outcome import IngestOptions, IngestReport
+    from .ingest.unchanged import recorded, walk
+    from .store import default_db_path
 
     opts = IngestOptions(study=study, config=config, default_memory_limit=default_memory_limit,
                          progress=progress)
     reader = _reader(engine, ray_address)  # before the store is opened: a missing Ray creates nothing
     try:
-        with open_store(db, lock_timeout=lock_timeout) as store:
-            report = run_pipeline(store, list(roots), opts, warn or _quiet, reader=reader)
+        if default_memory_limit:
+            memory_limit_mb(default_memory_limit, "--default-memory-limit")  # a bad size is an error either way
+        run = walk(list(roots), study, config, default_memory_limit)
+        # an unchanged corpus: the recorded result, without importing the pipeline (Polars)
+        replay = recorded(db or default_db_path(), run, lock_timeout)
+        if replay is not None:
+            report = IngestReport(trials_found=replay.trials_found, trials_skipped=replay.trials_found,
+                                  studies=set(replay.studies), errors_standing=replay.errors_standing,
+                                  trials_per_root=dict(replay.trials_per_root))
+        else:
+            from .ingest.pipeline import ingest as run_pipeline
+            from .store import open_store
+
+            with open_store(db, lock_timeout=lock_timeout) as store:
+                report = run_pipeline(store, list(roots), opts, warn or _quiet, run=run,
+                                      **({"reader": reader} if reader is not None else {}))
     except ParseError as exc:
         raise AnalyzerError(exc.problem) from exc
     empty = [root for root, n in report.trials_per_root.items() if n == 0]

@@ -10,10 +10,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import polars as pl
+
+if TYPE_CHECKING:
+    import polars as pl
 
 from .errors import QueryError, StoreLockedError, StoreSchemaError
 from .resources import resource_dir
@@ -187,6 +189,8 @@ class Store:
 
     def delete_trials(self, tables: Sequence[str], trial_ids: pl.Series) -> None:
         """Delete every row of these trials from these tables."""
+        import polars as pl
+
         if trial_ids.is_empty():
             return
         self.con.register("_ids", pl.DataFrame({"trial_id": trial_ids}))
@@ -305,11 +309,15 @@ class Store:
             self.insert("ingest_error_rows", errors)
 
     def replace_root_errors(self, roots: list[str], errors: pl.DataFrame) -> None:
+        import polars as pl
+
         with self.transaction(), self.registered("_new_errors", errors), \
                 self.registered("_roots", pl.DataFrame({"root": roots}, schema={"root": pl.String})):
             self.run_file("ingest_root_errors")
 
     def set_default_memory_limit(self, trial_dirs: list[str], limit_mb: float | None) -> None:
+        import polars as pl
+
         found = pl.DataFrame({"trial_dir": trial_dirs}, schema={"trial_dir": pl.String})
         with self.transaction(), self.registered("_found_trials", found):
             self.run_file("ingest_set_default_limit", {"limit_mb": limit_mb})
@@ -318,6 +326,8 @@ class Store:
         self.run_file("ingest_trial_only_studies")
 
     def count_ingest_errors(self, trial_ids: list[str], studies: list[str], roots: list[str]) -> int:
+        import polars as pl
+
         frames = {"_found_trials": pl.DataFrame({"trial_id": trial_ids}, schema={"trial_id": pl.String}),
                   "_found_studies": pl.DataFrame({"study": studies}, schema={"study": pl.String}),
                   "_found_roots": pl.DataFrame({"root": roots}, schema={"root": pl.String})}

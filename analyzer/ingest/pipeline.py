@@ -12,7 +12,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,14 +21,16 @@ import polars as pl
 from ..logstore import write_stored_logs
 from ..store import Store
 from .config import memory_limit_mb
-from .discover import TrialArtifacts, discover, fingerprint
+from .discover import TrialArtifacts
 from .ids import TrialIds
 from .logs import LogFile, LogScan, file_size, scan_logs
+from .outcome import IngestOptions, IngestReport
 from .progress import Progress
 from .record import MAX_MEMORY_MB, frame
 from .safe_io import display
 from .studies import ERROR_COLUMNS, ingest_studies
 from .trial import SAMPLE_COLUMNS, ParsedTrial, parse_trial
+from .unchanged import Replay, Walk, forget_all, record, walk
 
 if TYPE_CHECKING:
     pass
@@ -42,28 +44,6 @@ BATCH_LOG_BYTES = 128 << 20  # per transaction: its kept lines and compressed lo
 
 _ORFS_PEAK = r"Peak memory: (\d{1,15})KB"
 _TIME_PEAK = r"Maximum resident set size \(kbytes\): (\d{1,15})"
-
-
-@dataclass
-class IngestOptions:
-    study: str | None = None
-    config: str | None = None
-    default_memory_limit: str | None = None
-    progress: bool = False
-
-
-@dataclass
-class IngestReport:
-    trials_found: int = 0
-    trials_parsed: int = 0
-    trials_skipped: int = 0
-    crashed_before_dir: int = 0
-    studies: set[str] = field(default_factory=set)
-    new_trial_ids: list[str] = field(default_factory=list)
-    errors: int = 0              # problems met by this run
-    errors_standing: int = 0     # problems recorded for everything found (read or unchanged)
-    log_bytes: int = 0
-    trials_per_root: dict[str, int] = field(default_factory=dict)
 
 
 Warn = Callable[[str], None]
@@ -262,22 +242,23 @@ def default_limit_mb(text: str | None) -> float | None:
 
 
 def ingest(store: Store, roots: list[str], opts: IngestOptions, warn: Warn,
-           reader: BatchReader = read_locally) -> IngestReport:
+           reader: BatchReader = read_locally, run: Walk | None = None) -> IngestReport:
     """Ingest every trial under `roots` into `store`; see spec/artifacts.md for the guarantees.
 
     A trial is read again only when its artifacts changed (names, sizes, mtimes); ingest options
     are not part of that fingerprint. `--default-memory-limit` is applied to every trial found.
     `reader` is the engine that turns batches of artifacts into read batches (local or Ray); the
-    writes stay here, in this process, in batch order."""
+    writes stay here, in this process, in batch order. `run`: the walk already done by the
+    caller (unchanged.walk); its digest is recorded when a later run could replay this one."""
     report = IngestReport()
     stamp = _now()
     limit_mb = default_limit_mb(opts.default_memory_limit)
-    found = discover(roots)
+    run = run or walk(roots, opts.study, opts.config, opts.default_memory_limit)
+    found = run.found
     report.trials_per_root = dict(found.trials_per_root)
     root_errors = list(found.errors)
-    for art in found.trials:
-        art.fingerprint = fingerprint(art)
     report.trials_found = len(found.trials)
+    forget_all(store)
 
     known = store.known_trials()
     ids = TrialIds(known)
@@ -306,6 +287,12 @@ def ingest(store: Store, roots: list[str], opts: IngestOptions, warn: Warn,
     found_ids = [ids.by_dir[d] for d in found_dirs if d in ids.by_dir]
     report.errors_standing = store.count_ingest_errors(
         found_ids + crashed_ids, sorted(studies), [display(os.path.abspath(r)) for r in roots])
+    if not study_errors and not root_errors:  # problems met here are met (and warned) every run
+        # the result of the next, unchanged run: no trial read, no study changed, nothing new
+        unchanged_errors = store.count_ingest_errors(
+            found_ids, sorted(studies), [display(os.path.abspath(r)) for r in roots])
+        record(store, run, Replay(report.trials_found, unchanged_errors, sorted(studies),
+                                  dict(found.trials_per_root)))
     return report
 
 

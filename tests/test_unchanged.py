@@ -1,0 +1,138 @@
+"""A re-ingest of an unchanged corpus answers from the recorded result (analyzer/ingest/unchanged.py):
+same summary and store as a full pass, no Polars import; any change goes through the pipeline."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import invoke, make_generic_trial, query_rows
+
+
+def _summary(result) -> str:
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    return [ln for ln in result.stderr.splitlines() if ln.startswith("ingest:")][-1]
+
+
+def _root(tmp_path: Path) -> Path:
+    root = tmp_path / "study"
+    make_generic_trial(root, "t1", "137", stderr="Killed\n")
+    make_generic_trial(root, "t2", "0", stdout="all good\n")
+    return root
+
+
+def _replayable(db: str) -> bool:
+    rows = query_rows_direct(db, "SELECT count(*) FROM meta WHERE key LIKE 'ingest_unchanged:%'")
+    return rows[0][0] == 1
+
+
+def query_rows_direct(db: str, sql: str) -> list[tuple]:
+    import duckdb
+
+    with duckdb.connect(db, read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_unchanged_reingest_matches_a_full_pass_and_skips_the_pipeline(runner, sample_root, tmp_path):
+    full_db, quick_db = str(tmp_path / "full.duckdb"), str(tmp_path / "quick.duckdb")
+    first = _summary(invoke(runner, "ingest", str(sample_root), "--db", quick_db, "--default-memory-limit", "8g"))
+    assert "0 unchanged" in first and _replayable(quick_db)
+    shutil.copy(quick_db, full_db)
+    # the full pass: the record removed, so the pipeline runs over the unchanged corpus
+    import duckdb
+    with duckdb.connect(full_db) as con:
+        con.execute("DELETE FROM meta WHERE key LIKE 'ingest_unchanged:%'")
+    full = _summary(invoke(runner, "ingest", str(sample_root), "--db", full_db, "--default-memory-limit", "8g"))
+    before = Path(quick_db).read_bytes()
+    quick = _summary(invoke(runner, "ingest", str(sample_root), "--db", quick_db, "--default-memory-limit", "8g"))
+    assert quick == full.replace(full_db, quick_db)
+    assert " 0 read" in quick and "0 artifact problem(s) met" in quick
+    assert Path(quick_db).read_bytes() == before  # answered without writing
+    for view in ("trials", "ingest_errors", "studies", "memory"):
+        sql = f"SELECT * EXCLUDE (ingested_at) FROM {view} ORDER BY ALL" if view != "studies" \
+            else "SELECT * FROM studies ORDER BY ALL"
+        try:
+            assert query_rows_direct(quick_db, sql) == query_rows_direct(full_db, sql), view
+        except duckdb.BinderException:  # a view without ingested_at
+            sql = f"SELECT * FROM {view} ORDER BY ALL"
+            assert query_rows_direct(quick_db, sql) == query_rows_direct(full_db, sql), view
+
+
+def test_a_changed_log_option_or_store_goes_through_the_pipeline(runner, tmp_path, db):
+    root = _root(tmp_path)
+    assert " 2 read" in _summary(invoke(runner, "ingest", str(root), "--db", db))
+    assert " 0 read" in _summary(invoke(runner, "ingest", str(root), "--db", db))
+    (root / "t2" / "stdout").write_text("all good\nstill good\n")
+    assert " 1 read" in _summary(invoke(runner, "ingest", str(root), "--db", db))
+    # an option changes the result (the default limit applies to every trial found)
+    invoke(runner, "ingest", str(root), "--db", db, "--default-memory-limit", "4g")
+    rows = query_rows(runner, db, "select trial_id, memory_limit_mb from trials order by 1")
+    assert [r["memory_limit_mb"] for r in rows] == [4096.0, 4096.0]
+    # another root written into the same store: no recorded result survives it
+    other = tmp_path / "other"
+    make_generic_trial(other, "t9", "1", stderr="error: boom\n")
+    from analyzer.ingest.unchanged import roots_key
+    recorded_for = "SELECT count(*) FROM meta WHERE key = ?"
+    assert query_rows_direct(db, recorded_for.replace("?", f"'{roots_key([str(root)])}'"))[0][0] == 1
+    invoke(runner, "ingest", str(other), "--db", db, "-q")
+    assert query_rows_direct(db, recorded_for.replace("?", f"'{roots_key([str(root)])}'"))[0][0] == 0
+    summary = _summary(invoke(runner, "ingest", str(root), "--db", db, "--default-memory-limit", "4g"))
+    assert " 0 read" in summary
+    rows = query_rows(runner, db, "select count(*) n from trials")
+    assert rows[0]["n"] == 3
+
+
+def test_a_new_trial_is_found(runner, tmp_path, db):
+    root = _root(tmp_path)
+    invoke(runner, "ingest", str(root), "--db", db, "-q")
+    invoke(runner, "ingest", str(root), "--db", db, "-q")
+    make_generic_trial(root, "t3", "139", stderr="Segmentation fault (core dumped)\n")
+    summary = _summary(invoke(runner, "ingest", str(root), "--db", db))
+    assert "3 trials found, 1 read, 2 unchanged" in summary
+
+
+def test_problems_met_on_every_run_are_warned_on_every_run(runner, tmp_path, db):
+    root = _root(tmp_path)
+    os.symlink("/etc", root / "elsewhere")  # leaves the root: a problem of the walk, not of a trial
+    for _ in range(3):
+        result = invoke(runner, "ingest", str(root), "--db", db)
+        assert "symbolic link leaves the ingest root" in result.stderr
+        assert not _replayable(db)
+
+
+def test_a_damaged_record_is_ignored(runner, tmp_path, db):
+    import duckdb
+
+    root = _root(tmp_path)
+    invoke(runner, "ingest", str(root), "--db", db, "-q")
+    from analyzer.ingest.unchanged import roots_key, walk
+
+    digest = walk([str(root)], None, None, None).digest
+    assert digest and roots_key([str(root)])
+    damaged = ["not json", json.dumps({"digest": "x"}), json.dumps([1, 2]), json.dumps({"digest": None}),
+               json.dumps({"digest": digest, "result": [1]}), json.dumps({"digest": digest, "result": {"x": 1}}),
+               json.dumps({"digest": digest, "result": {"trials_found": "2", "studies": 3}})]
+    for value in damaged:
+        with duckdb.connect(db) as con:
+            con.execute("UPDATE meta SET value = ? WHERE key LIKE 'ingest_unchanged:%'", [value])
+        assert "2 trials found, 0 read, 2 unchanged" in _summary(invoke(runner, "ingest", str(root), "--db", db))
+        stored = query_rows_direct(db, "SELECT value FROM meta WHERE key LIKE 'ingest_unchanged:%'")
+        assert [json.loads(v)["digest"] for (v,) in stored] == [digest]  # the full pass wrote a good one
+        assert stored[0][0] != value
+
+
+def test_unchanged_reingest_loads_no_polars(tmp_path):
+    root = _root(tmp_path)
+    db = str(tmp_path / "s.duckdb")
+    code = ("import sys\nfrom analyzer.cli import main\n"
+            f"sys.argv = ['analyzer', 'ingest', {str(root)!r}, '--db', {db!r}, '-q']\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+            "import json\nprint(json.dumps('polars' in sys.modules))")
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+            for _ in range(2)]
+    assert [json.loads(r.stdout.strip().splitlines()[-1]) for r in runs] == [True, False]
