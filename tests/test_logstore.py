@@ -87,9 +87,19 @@ TRICKY = (
 )
 
 
-def test_ripgrep_keeps_exactly_the_polars_scanner_lines(tmp_path):
-    if rgscan.rg_binary() is None:
+def _rg_binaries() -> list[str]:
+    """Every ripgrep here: the PyPI wheel's (14.x) and a distribution's (Debian 12 ships 13.0)."""
+    found = [rgscan.rg_binary(), shutil.which("rg"), "/usr/bin/rg"]
+    return sorted({os.path.realpath(b) for b in found if b and os.path.isfile(b)})
+
+
+@pytest.mark.parametrize("binary", _rg_binaries() or [None])
+def test_ripgrep_keeps_exactly_the_polars_scanner_lines(tmp_path, monkeypatch, request, binary):
+    if binary is None:
         pytest.skip("no ripgrep binary")
+    monkeypatch.setenv("ANALYZER_RG", binary)
+    rgscan.rg_binary.cache_clear()
+    request.addfinalizer(rgscan.rg_binary.cache_clear)  # the next test finds its own binary
     paths = []
     padded = TRICKY + "\n" + "plain\n" * 30  # past the 20 tail lines: only candidates are kept
     for i, text in enumerate([padded, TRICKY * 3000, "", "no candidates at all\n", TRICKY]):
@@ -107,6 +117,10 @@ def test_ripgrep_keeps_exactly_the_polars_scanner_lines(tmp_path):
     assert "  Memory allocated: 12 MB" in first  # CR stripped
     assert 4000 <= by_rg.lines.filter(pl.col("key") == 1).height <= 4020  # the cap, plus the tail
     assert [s.size_bytes for s in by_rg.stats] == [s.size_bytes for s in by_polars.stats]
+    # the successes' narrow pattern too (every file as a trial that succeeded)
+    brief = [LogFile(f.key, f.stream, f.path, full=False) for f in paths]
+    rg_brief, polars_brief = scan_logs(brief, scanner="ripgrep"), scan_logs(brief, scanner="polars")
+    assert rg_brief.scanner == "ripgrep" and rg_brief.lines.equals(polars_brief.lines)
 
 
 def test_a_fifo_or_device_is_never_opened(runner, tmp_path, db):

@@ -161,11 +161,11 @@ def is_success_kept(text: pl.Expr) -> pl.Expr:
 def success_rg_pattern() -> str:
     """One Rust regex that every kept line of a successful trial matches (rg prefilter, Unicode
     mode as Polars; `is_success_kept` is applied again to what rg prints)."""
-    import re
+    from .rgscan import rx_escape
 
     return "|".join([f"(?:{p})" for p in success_rule_patterns()]
-                    + [re.escape(lit) for lit in SUCCESS_LITERALS]
-                    + ["^" + re.escape(s) for s in SUCCESS_STARTS])
+                    + [rx_escape(lit) for lit in SUCCESS_LITERALS]
+                    + ["^" + rx_escape(s) for s in SUCCESS_STARTS])
 
 
 def compact_text(col: str = "text") -> pl.Expr:

@@ -14,7 +14,6 @@ Without one, or if rg fails, callers fall back to the Polars scanner.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -46,6 +45,17 @@ def rg_binary() -> str | None:
     return shutil.which("rg")
 
 
+RUST_META = frozenset("\\.+*?()|[]{}^$")
+CLASS_META = frozenset("\\[]^-")
+
+
+def rx_escape(text: str, meta: frozenset[str] = RUST_META) -> str:
+    """Escape only what Rust's regex treats as syntax: Python's re.escape also escapes spaces and
+    `#`, which older regex crates refuse ("unrecognized escape sequence": ripgrep 13, Debian's),
+    and a refused pattern would send every log to the slower Polars scanner."""
+    return "".join("\\" + c if c in meta else c for c in text)
+
+
 def build_pattern(words: tuple[str, ...], excluded: tuple[str, ...]) -> str:
     """A Rust regex (no look-around) matching lines that contain a word and do not start with an
     excluded prefix. At each position of the prefix a line may (a) have a word start there,
@@ -54,18 +64,18 @@ def build_pattern(words: tuple[str, ...], excluded: tuple[str, ...]) -> str:
     case-insensitive (rg -i --no-unicode), the prefixes case-sensitive."""
     ws = sorted({w.lower() for w in words})
     ws = [w for w in ws if not any(v != w and v in w for v in ws)]  # "kill" covers "sigkill"
-    word = "(?:" + "|".join(re.escape(w) for w in ws) + ")"
+    word = "(?:" + "|".join(rx_escape(w) for w in ws) + ")"
 
     def level(prefixes: list[str], depth: int) -> str | None:
         nexts = sorted({p[depth] for p in prefixes if len(p) > depth})
         if not nexts or any(len(p) == depth for p in prefixes):
             return None
-        cls = "".join(re.escape(c) for c in nexts)
+        cls = "".join(rx_escape(c, CLASS_META) for c in nexts)
         alts = [word, f"(?-i:[^{cls}\\n]).*?{word}"]
         for c in nexts:
             sub = level([p for p in prefixes if len(p) > depth and p[depth] == c], depth + 1)
             if sub is not None:
-                alts.append(f"(?-i:{re.escape(c)}){sub}")
+                alts.append(f"(?-i:{rx_escape(c)}){sub}")
         return "(?:" + "|".join(alts) + ")"
 
     body = level(list(excluded), 0) if excluded else word
