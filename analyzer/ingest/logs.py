@@ -300,16 +300,23 @@ _TLS = threading.local()
 MAX_INFLIGHT = 2 * COMPRESS_THREADS + 2   # chunks read but not yet compressed (bounded memory)
 
 
-def _compress(piece: bytes) -> bytes:
-    """zstd one chunk (one compressor per worker thread; the GIL is released while it runs)."""
+def _compress(parts: tuple[bytes, ...]) -> bytes:
+    """zstd one chunk given in parts (one compressor per worker thread; the GIL is released while
+    it runs). One frame with its content size, as one call on the joined parts would write: the
+    parts are not joined, which would copy every chunk once more."""
     comp = getattr(_TLS, "comp", None)
     if comp is None:
         import zstandard
 
         comp = _TLS.comp = zstandard.ZstdCompressor(level=COMPRESS_LEVEL)
+    if len(parts) == 1:
+        out = comp.compress(parts[0])
+    else:
+        stream = comp.compressobj(size=sum(len(p) for p in parts))
+        out = b"".join([*(stream.compress(p) for p in parts), stream.flush()])
     # a right-sized copy: compress() returns its compressBound-sized buffer shrunk in place,
     # which leaves every kept result pinning a 4 MiB hole in the heap (660 MiB RSS for 1 GB)
-    return bytes(memoryview(comp.compress(piece)))
+    return bytes(memoryview(out))
 
 
 def scan_logs(files: list[LogFile], keep_whole: bool = True, scanner: str | None = None) -> LogScan:
@@ -427,49 +434,55 @@ def _read_pass(files: list[LogFile], stats: list[FileStats], problems: list[str 
                 fd = _open_regular(log.path)
                 with os.fdopen(fd, "rb") as fh:
                     line_no = 1
-                    carry = b""
-                    last_piece = b""
                     chunk_no = 0
+                    tail = b""   # the last bytes read, for the tail lines
 
-                    def take(piece: bytes, n: int, stored: bytes,
+                    def take(parts: tuple[bytes, ...], n: int,
                              file_id: int = file_id, scan_here: bool = scan_here) -> None:
                         nonlocal line_no, chunk_no
-                        if scan_here:
-                            batch.add(file_id, line_no, piece, n)
+                        if scan_here:  # the Polars scanner wants newline-ended rows: a cut
+                            # line's two halves become two rows with the same line number
+                            piece = b"".join(parts)
+                            if not piece.endswith(b"\n"):
+                                piece += b"\n"
+                            batch.add(file_id, line_no, piece, piece.count(b"\n"))
                         if pool is not None:
                             settle(MAX_INFLIGHT)
-                            row = [file_id, chunk_no, line_no, n, len(stored), b""]
+                            row = [file_id, chunk_no, line_no, n, sum(len(p) for p in parts), b""]
                             chunks.append(row)
-                            pending.append((row, pool.submit(_compress, stored)))
+                            pending.append((row, pool.submit(_compress, parts)))
                             chunk_no += 1
                         line_no += n
 
+                    # A chunk is CHUNK_BYTES read plus the rest of its last line (at most
+                    # 3 * CHUNK_BYTES more: a longer line is cut there and goes on in the next
+                    # chunk), so chunks end at newlines without copying a block into a carry.
                     while True:
                         block = fh.read(CHUNK_BYTES)
                         if not block:
                             break
-                        st.size_bytes += len(block)
-                        data = carry + block
-                        cut = data.rfind(b"\n")
-                        if cut < 0 and len(data) < 4 * CHUNK_BYTES:
-                            carry = data
-                            continue
-                        cut = cut if cut >= 0 else len(data) - 1  # a single line this long is cut
-                        piece, carry = data[: cut + 1], data[cut + 1:]
-                        st.invalid_utf8_bytes += _invalid_utf8(piece)
-                        take(piece, piece.count(b"\n"), piece)
-                        last_piece = piece
+                        rest = b"" if block.endswith(b"\n") else fh.readline(3 * CHUNK_BYTES)
+                        parts = (block, rest) if rest else (block,)
+                        size = len(block) + len(rest)
+                        st.size_bytes += size
+                        n = block.count(b"\n") + rest.count(b"\n")
+                        last = (rest or block).endswith(b"\n")
+                        if not last and size < CHUNK_BYTES + 3 * CHUNK_BYTES and not fh.peek(1):
+                            n += 1  # the file's last line, without a newline
+                        if not (block.isascii() and rest.isascii()):
+                            st.invalid_utf8_bytes += _invalid_utf8(b"".join(parts))
+                        take(parts, n)
+                        tail = (tail + block[-65536:] + rest)[-65536:] if len(block) < 65536 \
+                            else (block[-65536:] + rest)[-65536:]
                         if batch.nbytes >= BATCH_BYTES:
                             flush()
-                    if carry:
-                        piece = carry + b"\n"
-                        st.invalid_utf8_bytes += _invalid_utf8(carry)
-                        take(piece, 1, carry)  # the store keeps the bytes as they were
-                        last_piece = (last_piece[-65536:] + piece) if last_piece else piece
                     st.lines = line_no - 1
-                    tail = last_piece[-65536:].split(b"\n")[:-1][-TAIL_LINES:]
-                    for i, raw in enumerate(tail):
-                        tails.append({"file_id": file_id, "line_no": st.lines - len(tail) + 1 + i,
+                    lines = tail.split(b"\n")
+                    if lines and lines[-1] == b"":
+                        lines.pop()
+                    for i, raw in enumerate(lines[-TAIL_LINES:]):
+                        kept_n = len(lines[-TAIL_LINES:])
+                        tails.append({"file_id": file_id, "line_no": st.lines - kept_n + 1 + i,
                                       "text": raw.rstrip(b"\r").decode("utf-8", "replace")[:MAX_LINE_CHARS]})
             except OSError as exc:
                 st.error = exc.strerror or str(exc)
