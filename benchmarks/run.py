@@ -2,7 +2,7 @@
 
     python benchmarks/run.py                 # small corpora (200 trials, 100 MB), both profiles
     python benchmarks/run.py --trials 1000 --total-mb 1000 --workdir /work/bench-data-logs
-    python benchmarks/run.py --full          # 1,000 trials / 1 GB and 4,000 trials / 4 GB
+    python benchmarks/run.py --full          # 1 GB and 4 GB, both profiles; classify/report on a 100,000-trial history
     python benchmarks/run.py --profiles dense --runs 5 --history 100000
 
 Both profiles of `generate.py` run by default (sparse: ~100 candidate lines per GB; dense: real
@@ -119,19 +119,22 @@ def median_of(cmd: list[str], runs: int) -> Result:
 
 
 def grow_history(db: str, target: int) -> None:
-    """Clone the store's trials (and their kept lines) under new study names up to `target` trials."""
+    """Clone the store's trials (and their kept lines and memory samples) under new study names up
+    to `target` trials."""
     import duckdb
 
     con = duckdb.connect(db)
     n = con.execute("SELECT count(*) FROM trial_facts").fetchall()[0][0]
     con.execute("CREATE TEMP TABLE tf AS SELECT * FROM trial_facts")
     con.execute("CREATE TEMP TABLE ll AS SELECT * FROM log_lines")
+    con.execute("CREATE TEMP TABLE ms AS SELECT * FROM memory_sample_rows")
     copies = max(0, -(-target // n) - 1)
     for i in range(1, copies + 1):
         con.execute(f"INSERT INTO trial_facts SELECT * REPLACE (trial_id || '#n{i}' AS trial_id, "
                     f"study || '_night{i}' AS study, started_at + INTERVAL {i} DAY AS started_at, "
                     f"finished_at + INTERVAL {i} DAY AS finished_at) FROM tf")
         con.execute(f"INSERT INTO log_lines SELECT * REPLACE (trial_id || '#n{i}' AS trial_id) FROM ll")
+        con.execute(f"INSERT INTO memory_sample_rows SELECT * REPLACE (trial_id || '#n{i}' AS trial_id) FROM ms")
     con.execute("INSERT INTO study_facts (study, root, layout, fingerprint, ingested_at) "
                 "SELECT DISTINCT study, min(root), 'noodle2', '', now() FROM trial_facts "
                 "WHERE study NOT IN (SELECT study FROM study_facts) GROUP BY study")
@@ -172,7 +175,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--total-mb", type=float, default=100)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--full", action="store_true", help="1,000 trials / 1 GB and 4,000 trials / 4 GB")
+    parser.add_argument("--full", action="store_true",
+                        help="1,000 trials / 1 GB and 4,000 trials / 4 GB, and a 100,000-trial history")
     parser.add_argument("--history", type=int, default=None, help="also time classify/report on N cloned trials")
     parser.add_argument("--workdir", type=Path, default=None, help="where corpora go (default: a temp dir)")
     parser.add_argument("--results", type=Path, default=None, help="append the markdown tables to this file")
@@ -198,8 +202,10 @@ def main() -> None:
                 print(f"generated {root} in {time.perf_counter() - t0:.0f}s")
             work = base / f"work_{profile}_{trials}"
             work.mkdir(exist_ok=True)
-            results = bench(root, work, args.runs, args.history)
-            report += print_results(f"{trials} trials, {profile} profile", corpus_bytes(root), results, args.history)
+            # --full: the 100,000-trial history (classify and report targets) grown from the 1 GB dense store
+            history = args.history or (100_000 if args.full and trials == 1000 and profile == "dense" else None)
+            results = bench(root, work, args.runs, history)
+            report += print_results(f"{trials} trials, {profile} profile", corpus_bytes(root), results, history)
     if args.results:
         with open(args.results, "a") as fh:
             fh.write("\n".join(report) + "\n")
