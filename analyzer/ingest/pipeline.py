@@ -150,39 +150,36 @@ def read_in_order(batches: list[list[TrialArtifacts]], study: str | None, stamp:
         yield read_batch(batch, study, stamp, progress)
 
 
-READ_AHEAD = 1   # batches read while the one before is written (each holds up to BATCH_LOG_BYTES)
+BATCHES_IN_MEMORY = 2   # the one being written and the one being read (each up to BATCH_LOG_BYTES of logs)
 
 
 def read_locally(batches: list[list[TrialArtifacts]], study: str | None, stamp: datetime,
                  progress: Progress) -> Iterator[ReadBatch]:
     """The local engine: a reader thread reads the next batch while this thread writes the one
-    before. The store's commit (DuckDB, which releases the GIL) and the read (file reads, rg,
-    zstd, Polars: mostly outside the GIL too) then use both cores instead of taking turns.
-    Batches come out in order; an error in the reader is raised here; if the writer stops
+    before. The store's commit (DuckDB, which releases the GIL, and the disk) and the read (file
+    reads, rg, zstd, Polars: mostly outside the GIL too) then overlap instead of taking turns.
+    Batches come out in order; at most BATCHES_IN_MEMORY are held (a batch's slot is freed when
+    the writer asks for the next one); an error in the reader is raised here; if the writer stops
     early (an error, Ctrl-C) the reader stops after its current batch."""
     if len(batches) <= 1:
         yield from read_in_order(batches, study, stamp, progress)
         return
-    ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=READ_AHEAD)
+    ready: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+    slots = threading.Semaphore(BATCHES_IN_MEMORY)
     stop = threading.Event()
-
-    def put(item: tuple[str, Any]) -> bool:
-        while not stop.is_set():
-            try:
-                ready.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
 
     def read_all() -> None:
         try:
-            for data in read_in_order(batches, study, stamp, progress):
-                if stop.is_set() or not put(("batch", data)):
+            for batch in batches:
+                while not slots.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
+                if stop.is_set():
                     return
-            put(("done", None))
+                ready.put(("batch", read_batch(batch, study, stamp, progress)))
+            ready.put(("done", None))
         except BaseException as exc:  # handed to the writer's thread, which raises it
-            put(("error", exc))
+            ready.put(("error", exc))
 
     reader = threading.Thread(target=read_all, name="analyzer-reader", daemon=True)
     reader.start()
@@ -194,6 +191,8 @@ def read_locally(batches: list[list[TrialArtifacts]], study: str | None, stamp: 
             if kind == "error":
                 raise item
             yield item
+            del item      # written: its memory and its slot go back before the next read
+            slots.release()
     finally:
         stop.set()
         reader.join()
@@ -270,6 +269,7 @@ def ingest(store: Store, roots: list[str], opts: IngestOptions, warn: Warn,
     with Progress(len(todo), opts.progress) as progress:
         for data in reader(list(_batches(todo)), opts.study, stamp, progress):
             write_batch(store, data, ids, stamp, warn, report)
+            del data  # before the reader is asked for the next batch (bounded memory)
 
     studies, crashed_ids, crashed, study_errors = ingest_studies(
         store, found.study_files, opts.config, stamp, root_errors, ids, warn)
