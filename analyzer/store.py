@@ -21,6 +21,8 @@ from .errors import QueryError, StoreLockedError, StoreSchemaError
 from .resources import resource_dir
 
 SCHEMA_VERSION = "2"
+LOG_CHUNK_TABLE_BYTES = 64 << 20   # compressed log bytes per chunk table (see Store._current_chunk_table)
+CHUNK_TABLE_NAME = re.compile(r"log_chunks(?:_([0-9]{1,6}))?")
 DEFAULT_DB = "analyzer.duckdb"
 DEFAULT_LOCK_TIMEOUT_SECONDS = 30.0
 # New stores are written in the oldest DuckDB storage format that serves every view, so that
@@ -227,13 +229,22 @@ class Store:
     def replace_trial_logs(self, trial_ids: pl.Series, streams: pl.DataFrame,
                            chunks: Iterable[pl.DataFrame] | None, vocabularies: list[dict[str, Any]]) -> None:
         """These trials' stored logs replace what the store had (call inside a transaction); the
-        chunks come in a few frames (bounded copies); the vocabulary that produced their
-        candidate lines is recorded once."""
+        chunks come in a few frames (bounded copies) and go to the current chunk table, which
+        log_streams.chunk_table records; the vocabulary that produced their candidate lines is
+        recorded once."""
+        import polars as pl
+
         self.cap_log_memory()
-        self.delete_trials(("log_streams", "log_chunks"), trial_ids)
-        self.insert("log_streams", streams)
+        with self.registered("_ids", pl.DataFrame({"trial_id": trial_ids}, schema={"trial_id": pl.String})):
+            held = [t for (t,) in self.con.execute(
+                f"SELECT DISTINCT {self._chunk_table_column()} FROM log_streams "
+                "WHERE trial_id IN (SELECT trial_id FROM _ids)").fetchall()]
+        tables = self.log_chunk_tables()
+        self.delete_trials(["log_streams", *[t for t in tables if t in held]], trial_ids)
+        current = self._current_chunk_table(tables)
+        self.insert("log_streams", streams.with_columns(pl.lit(current).alias("chunk_table")))
         for frame in chunks or ():
-            self.insert("log_chunks", frame)
+            self.insert(current, frame)
         for vocabulary in vocabularies:
             self.execute(
                 "INSERT OR IGNORE INTO log_vocabularies (vocabulary, words, excluded_prefixes, "
@@ -242,6 +253,40 @@ class Store:
                 [vocabulary["vocabulary"], vocabulary["words"], vocabulary["excluded_prefixes"],
                  vocabulary["covered_patterns"], vocabulary["rules_version"],
                  bool(vocabulary.get("success_only"))], origin="log_vocabularies")
+
+    def log_chunk_tables(self) -> list[str]:
+        """The tables holding whole-log chunks, oldest first: `log_chunks`, `log_chunks_1`, ..."""
+        names = [n for (n,) in self.con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = 'main' AND starts_with(table_name, 'log_chunks')").fetchall()]
+        found = {int(m.group(1) or 0): n for n in names if (m := CHUNK_TABLE_NAME.fullmatch(n))}
+        return [found[k] for k in sorted(found)]
+
+    def _current_chunk_table(self, tables: list[str]) -> str:
+        """The chunk table new chunks go to; a new one once the last holds LOG_CHUNK_TABLE_BYTES.
+        DuckDB rewrites a table's last row group whole at every checkpoint after an append (and
+        starts a new one only after 122,880 rows or a reopen), so chunks appended batch after
+        batch to one table cost a rewrite of all of them per batch: 4 GB of dense logs took 44 s
+        of commits, growing per batch, and RSS grew to 610 MiB. Tables of bounded size bound it."""
+        current = tables[-1]
+        fill = self.scalar(f"SELECT coalesce(sum(compressed_bytes), 0) FROM log_streams "
+                           f"WHERE {self._chunk_table_column()} = ?", [current])
+        if int(fill or 0) < LOG_CHUNK_TABLE_BYTES:
+            return current
+        m = CHUNK_TABLE_NAME.fullmatch(current)
+        new = f"log_chunks_{int(m.group(1) or 0) + 1 if m else len(tables)}"
+        for statement in sql_text("logs_chunk_table").replace("log_chunks_new", new).split(";\n"):
+            if statement.strip():
+                self.execute(statement.strip().rstrip(";"), origin="sql/logs_chunk_table.sql")
+        return new
+
+    def _chunk_table_column(self) -> str:
+        """log_streams.chunk_table as SQL (stores written before it existed: all in log_chunks)."""
+        if getattr(self, "_has_chunk_table", None) is None:
+            self._has_chunk_table = bool(self.scalar(
+                "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() "
+                "AND table_name = 'log_streams' AND column_name = 'chunk_table'"))
+        return "coalesce(chunk_table, 'log_chunks')" if self._has_chunk_table else "'log_chunks'"
 
     def cap_log_memory(self) -> None:
         """DuckDB keeps blocks it wrote or read cached up to 80 % of RAM by default; while whole
@@ -252,17 +297,23 @@ class Store:
 
     def iter_log_chunks(self, targets: pl.DataFrame) -> Iterator[tuple[str, str, int, int, bytes]]:
         """trial_id, stream, first_line, n_lines, zstd data of the chunks of these (trial_id,
-        stream) pairs, in the targets' order then chunk order. One indexed lookup per trial:
-        a scan of log_chunks would materialize the blobs of every row it passes (RSS 138 ->
-        520 MiB for 180 chunks of the dense benchmark), the index scan only the trial's."""
+        stream) pairs, in the targets' order then chunk order. One indexed lookup per trial, in
+        the chunk table log_streams names: a scan of log_chunks would materialize the blobs of
+        every row it passes (RSS 138 -> 520 MiB for 180 chunks of the dense benchmark), the
+        index scan only the trial's."""
         cur = self.con.cursor()
         try:
             wanted: dict[str, list[str]] = {}
             for trial_id, stream in targets.select("trial_id", "stream").iter_rows():
                 wanted.setdefault(trial_id, []).append(stream)
+            tables = set(self.log_chunk_tables())
+            column = self._chunk_table_column()
             for trial_id, streams in wanted.items():
-                rows = cur.execute("SELECT stream, first_line, n_lines, data FROM log_chunks "
-                                   "WHERE trial_id = ? ORDER BY chunk_no", [trial_id]).fetchall()
+                held = [t for (t,) in cur.execute(f"SELECT DISTINCT {column} FROM log_streams WHERE trial_id = ?",
+                                                 [trial_id]).fetchall() if t in tables]
+                rows = [row for table in held for row in cur.execute(
+                    f"SELECT stream, first_line, n_lines, data FROM {quote_identifier(table)} "
+                    "WHERE trial_id = ? ORDER BY chunk_no", [trial_id]).fetchall()]
                 for stream in streams:
                     yield from ((trial_id, s, f, n, d) for s, f, n, d in rows if s == stream)
         finally:

@@ -42,6 +42,10 @@ CREATE TABLE IF NOT EXISTS log_vocabularies (
     recorded_at TIMESTAMP
 );
 
+-- chunk_table: the table holding the stream's chunks (log_chunks, log_chunks_1, ...: tables of
+-- bounded size, see Store._current_chunk_table); NULL in stores written before: log_chunks.
+ALTER TABLE log_streams ADD COLUMN IF NOT EXISTS chunk_table VARCHAR;
+
 -- success_only: the vocabulary of logs of trials that succeeded (exit 0, no timeout), whose
 -- kept lines are only those the shipped `only_failed = false` rules, ingest's peaks and the
 -- timeout marks read; rules that apply only to failures never need them.

@@ -168,3 +168,41 @@ def test_partitions_by_kept_lines_give_the_same_verdicts(runner, shared_sample, 
     assert len(parts) > 5 and sum(p.height for p in parts) == trials.height
     assert invoke(runner, "classify", "--db", db, "-q").exit_code == 0
     assert query_rows(runner, db, sql) == whole
+
+
+def test_whole_logs_spread_over_bounded_chunk_tables_read_and_replace_whole(runner, tmp_path, db, monkeypatch):
+    """Chunks go to a new table once the current one holds LOG_CHUNK_TABLE_BYTES (DuckDB rewrites
+    a table's last row group at every checkpoint); reads, late rules and re-ingest see them all."""
+    import analyzer.store as store_module
+
+    monkeypatch.setattr(store_module, "LOG_CHUNK_TABLE_BYTES", 1)  # every batch a new table
+    monkeypatch.setattr("analyzer.ingest.pipeline.BATCH_TRIALS", 1)
+    root = tmp_path / "night"
+    logs = {f"t{i}": f"line one of t{i}\n" + "".join(f"step {j}\n" for j in range(500)) + f"{DEEP_LINE} in t{i}\n"
+            for i in range(3)}
+    for name, text in logs.items():
+        make_generic_trial(root, name, "1", stdout=text)
+    assert invoke(runner, "ingest", str(root), "--db", db, "-q").exit_code == 0
+    with open_store(db, read_only=True) as store:
+        tables = store.log_chunk_tables()
+        held = dict(store.con.execute("SELECT trial_id, chunk_table FROM log_streams").fetchall())
+    assert tables == ["log_chunks", "log_chunks_1", "log_chunks_2"]
+    assert sorted(held.values()) == tables  # one trial's chunks per table
+    for name, text in logs.items():
+        whole = invoke(runner, "logs", f"night/{name}", "--stream", "stdout", "--db", db)
+        assert whole.stdout_bytes == text.encode()
+    rules = tmp_path / "site.toml"
+    rules.write_text('version = "site-1"\n[[rules]]\nid = "coolant"\ntype = "configuration_error"\n'
+                     "precedence = 5\npattern = '''capacitor melted near stage \\d+'''\n")
+    assert invoke(runner, "classify", "--db", db, "--rules", str(rules), "-q").exit_code == 0
+    failed = query_rows(runner, db, "select trial_id from failures where failure_type = 'configuration_error' order by 1")
+    assert [r["trial_id"] for r in failed] == ["night/t0", "night/t1", "night/t2"]
+
+    # a changed trial: its old chunks leave the table they were in, the new ones go to the newest
+    (root / "t0" / "stdout").write_text("rewritten\n")
+    assert invoke(runner, "ingest", str(root), "--db", db, "-q").exit_code == 0
+    with open_store(db, read_only=True) as store:
+        counts = {t: store.con.execute(f"SELECT count(*) FROM {t} WHERE trial_id = 'night/t0'").fetchone()[0]
+                  for t in store.log_chunk_tables()}
+    assert sum(counts.values()) == 1 and counts["log_chunks"] == 0
+    assert invoke(runner, "logs", "night/t0", "--stream", "stdout", "--db", db).stdout_bytes == b"rewritten\n"
