@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,12 +18,16 @@ from .charts import stacked_bar_chart
 from .report_sections import Sections, build_sections
 from .resources import resource_dir
 from .rules import load_rules
-from .store import Store
+from .store import Store, sql_text
 from .time_metrics_report import time_metrics_context
 
 MAX_FAILED_ROWS = 500
 MAX_TABLE_ROWS = 500
 MAX_NEAR_LIMIT_ROWS = 100
+# DuckDB's buffer manager (default: 80 % of RAM) keeps every block a query read; the report reads
+# the kept log lines once (timeout marks), 600 MB at 100,000 trials, which is worth nothing cached.
+# Its own operators need tens of MB there; above the limit they spill.
+REPORT_MEMORY_LIMIT = "200MB"
 FAMILY_ORDER = ("catastrophic", "early", "execution", "configuration", "transient", "quality", "unknown")
 
 
@@ -117,11 +123,32 @@ def _history_chart(history: pl.DataFrame) -> tuple[Markup | None, int]:
     studies = counts.select("study", "study_started_at").unique(maintain_order=True)["study"].to_list()
     if len(studies) < 2:
         return None, len(studies)
-    types = counts.group_by("failure_type").agg(pl.col("len").sum()).sort("len", descending=True)["failure_type"].to_list()
+    types = (counts.group_by("failure_type").agg(pl.col("len").sum())
+             .sort(["len", "failure_type"], descending=[True, False])["failure_type"].to_list())  # ties: by name
     wide = {(r["study"], r["failure_type"]): r["len"] for r in counts.iter_rows(named=True)}
     series = {t: [wide.get((s, t), 0) for s in studies] for t in types}
     return stacked_bar_chart(studies, series, title="Failures by type per study, oldest first",
                              x_label="study (in start order)", y_label="failed trials"), len(studies)
+
+
+@contextmanager
+def temp_tables(store: Store, tables: list[tuple[str, str, dict[str, Any] | None]]) -> Iterator[None]:
+    """(name, sql file, params): each query's result as a TEMP table for the duration (a read-only
+    store allows them), under REPORT_MEMORY_LIMIT. What several report queries share is computed
+    once: the trials in scope (`scope`, `scope_trials`), their memory rows, the `time` view (it
+    scans the kept log lines)."""
+    made: list[str] = []
+    store.execute(f"SET memory_limit = '{REPORT_MEMORY_LIMIT}'")
+    try:
+        for name, file, params in tables:
+            store.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS\n{sql_text(file)}", params,
+                          origin=f"sql/{file}.sql")
+            made.append(name)
+        yield
+    finally:
+        for name in reversed(made):
+            store.execute(f"DROP TABLE IF EXISTS temp.{name}")
+        store.execute("RESET memory_limit")
 
 
 def build_context(store: Store, studies: list[str] | None = None, since: datetime | None = None,
@@ -129,12 +156,14 @@ def build_context(store: Store, studies: list[str] | None = None, since: datetim
     """Query everything the report shows, for the trials in scope; remedy texts come from the
     rules file ([remedies], a user file overrides the shipped text)."""
     remedies = load_rules(rules_file).remedies
-    scope = store.frame_file("report_scope", {"studies": studies or None, "since": since})
-    with store.registered("scope", scope):
+    with temp_tables(store, [("scope", "report_scope", {"studies": studies or None, "since": since}),
+                             ("scope_trials", "report_scope_trials", None),
+                             ("scope_memory", "report_scope_memory", None),
+                             ("time_rows", "report_time_rows", None)]):
         totals = store.frame_file("report_totals").to_dicts()[0]
         types = store.frame_file("report_failure_types")
         failed = store.frame_file("report_failed_trials", {"limit": MAX_FAILED_ROWS})
-        sections = build_sections(store, failed, remedies)
+        sections = build_sections(store, failed, remedies, totals)
         histogram = store.frame_file("report_memory_histogram")
         distribution = store.frame_file("report_memory_distribution")
         near = store.frame_file("report_memory_near_limit", {"limit": MAX_NEAR_LIMIT_ROWS})

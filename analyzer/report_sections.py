@@ -303,9 +303,11 @@ def _title(verdicts: list[StudyVerdict], n_studies: int) -> str:
     return f"{newest.study}{others} — {newest.started_at[:10] or 'undated'}: analyzer report"
 
 
-def build_sections(store: Store, failed: pl.DataFrame, remedies: dict[str, str]) -> Sections:
-    """Query and shape the answer-first sections; `failed` is report_failed_trials (catastrophic first)."""
-    totals = store.frame_file("report_totals").to_dicts()[0]
+def build_sections(store: Store, failed: pl.DataFrame, remedies: dict[str, str],
+                   totals: dict[str, Any] | None = None) -> Sections:
+    """Query and shape the answer-first sections; `failed` is report_failed_trials (catastrophic first),
+    `totals` the report_totals row (queried when not given)."""
+    totals = totals if totals is not None else store.frame_file("report_totals").to_dicts()[0]
     anchors = {tid: anchor_for(tid) for tid in failed["trial_id"].head(MAX_DRILLDOWNS).to_list()}
     verdicts = _verdicts(store, remedies, anchors)
     n_studies = int(totals["studies"] or 0)
