@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from markupsafe import Markup
 
 from . import __version__
 from .charts import stacked_bar_chart
-from .report_sections import Sections, build_sections
+from .report_sections import MAX_LIST_ROWS, Sections, build_sections, fix_timeouts_rows
 from .resources import resource_dir
 from .rules import load_rules
 from .store import Store, sql_text
@@ -133,12 +134,10 @@ def _history_chart(history: pl.DataFrame) -> tuple[Markup | None, int]:
 
 @contextmanager
 def temp_tables(store: Store, tables: list[tuple[str, str, dict[str, Any] | None]]) -> Iterator[None]:
-    """(name, sql file, params): each query's result as a TEMP table for the duration (a read-only
-    store allows them), under REPORT_MEMORY_LIMIT. What several report queries share is computed
-    once: the trials in scope (`scope`, `scope_trials`), their memory rows, the `time` view (it
-    scans the kept log lines)."""
+    """(name, sql file, params): each query's result as a TEMP table of this connection for the
+    duration (a read-only store allows them). What several report queries share is computed once:
+    the trials in scope (`scope`, `scope_trials`), their memory rows, the `time` view."""
     made: list[str] = []
-    store.execute(f"SET memory_limit = '{REPORT_MEMORY_LIMIT}'")
     try:
         for name, file, params in tables:
             store.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS\n{sql_text(file)}", params,
@@ -148,7 +147,27 @@ def temp_tables(store: Store, tables: list[tuple[str, str, dict[str, Any] | None
     finally:
         for name in reversed(made):
             store.execute(f"DROP TABLE IF EXISTS temp.{name}")
+
+
+@contextmanager
+def memory_capped(store: Store) -> Iterator[None]:
+    """REPORT_MEMORY_LIMIT for the database while the report queries run (a global setting)."""
+    store.execute(f"SET memory_limit = '{REPORT_MEMORY_LIMIT}'")
+    try:
+        yield
+    finally:
         store.execute("RESET memory_limit")
+
+
+def _time_sections(store: Store, scope: dict[str, Any]) -> tuple[dict[str, Any], pl.DataFrame]:
+    """The time sections and the timeout fixes, on a second connection: the `time` view scans the
+    kept log lines (seconds at 100,000 trials), so it runs beside the other sections' queries."""
+    cursor = store.cursor()
+    try:
+        with temp_tables(cursor, [("scope", "report_scope", scope), ("time_rows", "report_time_rows", None)]):
+            return time_metrics_context(cursor), cursor.frame_file("report_fix_timeouts", {"limit": MAX_LIST_ROWS})
+    finally:
+        cursor.close()
 
 
 def build_context(store: Store, studies: list[str] | None = None, since: datetime | None = None,
@@ -156,22 +175,24 @@ def build_context(store: Store, studies: list[str] | None = None, since: datetim
     """Query everything the report shows, for the trials in scope; remedy texts come from the
     rules file ([remedies], a user file overrides the shipped text)."""
     remedies = load_rules(rules_file).remedies
-    with temp_tables(store, [("scope", "report_scope", {"studies": studies or None, "since": since}),
-                             ("scope_trials", "report_scope_trials", None),
-                             ("scope_memory", "report_scope_memory", None),
-                             ("time_rows", "report_time_rows", None)]):
-        totals = store.frame_file("report_totals").to_dicts()[0]
-        types = store.frame_file("report_failure_types")
-        failed = store.frame_file("report_failed_trials", {"limit": MAX_FAILED_ROWS})
-        sections = build_sections(store, failed, remedies, totals)
-        histogram = store.frame_file("report_memory_histogram")
-        distribution = store.frame_file("report_memory_distribution")
-        near = store.frame_file("report_memory_near_limit", {"limit": MAX_NEAR_LIMIT_ROWS})
-        contained = store.frame_file("report_contained")
-        history = store.frame_file("report_history")
-        new_sigs = store.frame_file("report_new_signatures", {"limit": MAX_TABLE_ROWS})
-        errors = store.frame_file("report_ingest_errors", {"limit": MAX_TABLE_ROWS})
-        time_metrics = time_metrics_context(store)
+    scope_params: dict[str, Any] = {"studies": studies or None, "since": since}
+    with memory_capped(store), ThreadPoolExecutor(1) as pool:
+        time_part = pool.submit(_time_sections, store, scope_params)
+        with temp_tables(store, [("scope", "report_scope", scope_params), ("scope_trials", "report_scope_trials", None),
+                                 ("scope_memory", "report_scope_memory", None)]):
+            totals = store.frame_file("report_totals").to_dicts()[0]
+            types = store.frame_file("report_failure_types")
+            failed = store.frame_file("report_failed_trials", {"limit": MAX_FAILED_ROWS})
+            sections = build_sections(store, failed, remedies, totals)
+            histogram = store.frame_file("report_memory_histogram")
+            distribution = store.frame_file("report_memory_distribution")
+            near = store.frame_file("report_memory_near_limit", {"limit": MAX_NEAR_LIMIT_ROWS})
+            contained = store.frame_file("report_contained")
+            history = store.frame_file("report_history")
+            new_sigs = store.frame_file("report_new_signatures", {"limit": MAX_TABLE_ROWS})
+            errors = store.frame_file("report_ingest_errors", {"limit": MAX_TABLE_ROWS})
+            time_metrics, fix_timeouts = time_part.result()
+            sections.fix_timeouts = fix_timeouts_rows(fix_timeouts)
     history_chart, n_studies = _history_chart(history)
     anchors = sections.anchors
     scope_text = ", ".join(filter(None, [

@@ -284,15 +284,19 @@ def _collapse(rows: list[dict[str, Any]], same: tuple[str, ...], label: str, cou
     return sorted(out.values(), key=lambda r: -int(r[count] or 0))
 
 
-def _fix_rows(store: Store) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _fix_memory_rows(store: Store) -> list[dict[str, Any]]:
     memory = [{**m, "key": f"{m['eco_class']} · stage {m['stage'] if m['stage'] is not None else '?'}"}
               for m in store.frame_file("report_fix_memory").to_dicts()]
+    return _collapse(memory, ("recommended_limit", "current_limit_mb"), "key", "oom_kills")
+
+
+def fix_timeouts_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    """report_fix_timeouts (queried by report.build_context, beside the other sections) rolled up."""
     timeouts = [{**t, "key": f"{t['design'] or '?'} · stage {t['stage_index'] if t['stage_index'] is not None else '?'}"
                              f" · {t['eco_class'] or '(none)'}"}
-                for t in store.frame_file("report_fix_timeouts", {"limit": MAX_LIST_ROWS}).to_dicts()]
-    return (_collapse(memory, ("recommended_limit", "current_limit_mb"), "key", "oom_kills"),
-            _collapse(timeouts, ("current_timeout_seconds", "suggested_timeout_seconds", "suggestion_kind"), "key",
-                      "timed_out"))
+                for t in frame.to_dicts()]
+    return _collapse(timeouts, ("current_timeout_seconds", "suggested_timeout_seconds", "suggestion_kind"), "key",
+                     "timed_out")
 
 
 def _title(verdicts: list[StudyVerdict], n_studies: int) -> str:
@@ -313,7 +317,7 @@ def build_sections(store: Store, failed: pl.DataFrame, remedies: dict[str, str],
     n_studies = int(totals["studies"] or 0)
     chart, boxes = _memory(store)
     trials_json, shown = _trials_table(store, anchors, int(totals["trials"] or 0))
-    fix_memory, fix_timeouts = _fix_rows(store)
+    fix_memory = _fix_memory_rows(store)
     try:
         unknowns = store.frame_file("queries/unknown_signatures", {"since": "1970-01-01"}).head(20)
         in_scope = set(store.frame("SELECT DISTINCT study FROM scope")["study"].to_list())
@@ -324,7 +328,7 @@ def build_sections(store: Store, failed: pl.DataFrame, remedies: dict[str, str],
     return Sections(
         title=_title(verdicts, n_studies), verdicts=verdicts, studies_in_scope=n_studies,
         latest_ingest=store.frame_file("report_latest_ingest").to_dicts()[0],
-        fix_memory=fix_memory, fix_timeouts=fix_timeouts,
+        fix_memory=fix_memory, fix_timeouts=[],  # set by report.build_context (report_fix_timeouts)
         fix_inputs=store.frame_file("report_fix_inputs", {"limit": MAX_LIST_ROWS}).to_dicts(),
         remedies=remedies, drilldowns=_drilldowns(store, failed, remedies), anchors=anchors,
         failed_total=int(totals["failed"] or 0), memory_box_chart=chart, memory_boxes=boxes,
