@@ -16,11 +16,10 @@ from markupsafe import Markup
 
 from . import __version__
 from .charts import stacked_bar_chart
-from .report_sections import MAX_LIST_ROWS, Sections, build_sections, fix_timeouts_rows
+from .report_sections import Sections, SideSections, build_sections, side_sections
 from .resources import resource_dir
 from .rules import load_rules
 from .store import Store, sql_text
-from .time_metrics_report import time_metrics_context
 
 MAX_FAILED_ROWS = 500
 MAX_TABLE_ROWS = 500
@@ -159,13 +158,13 @@ def memory_capped(store: Store) -> Iterator[None]:
         store.execute("RESET memory_limit")
 
 
-def _time_sections(store: Store, scope: dict[str, Any]) -> tuple[dict[str, Any], pl.DataFrame]:
-    """The time sections and the timeout fixes, on a second connection: the `time` view scans the
-    kept log lines (seconds at 100,000 trials), so it runs beside the other sections' queries."""
+def _side(store: Store, scope: dict[str, Any]) -> SideSections:
+    """report_sections.side_sections on a second connection (its own temp tables)."""
     cursor = store.cursor()
     try:
-        with temp_tables(cursor, [("scope", "report_scope", scope), ("time_rows", "report_time_rows", None)]):
-            return time_metrics_context(cursor), cursor.frame_file("report_fix_timeouts", {"limit": MAX_LIST_ROWS})
+        with temp_tables(cursor, [("scope", "report_scope", scope), ("scope_memory", "report_scope_memory", None),
+                                  ("time_rows", "report_time_rows", None)]):
+            return side_sections(cursor, MAX_NEAR_LIMIT_ROWS)
     finally:
         cursor.close()
 
@@ -173,26 +172,26 @@ def _time_sections(store: Store, scope: dict[str, Any]) -> tuple[dict[str, Any],
 def build_context(store: Store, studies: list[str] | None = None, since: datetime | None = None,
                   rules_file: str | Path | None = None) -> ReportContext:
     """Query everything the report shows, for the trials in scope; remedy texts come from the
-    rules file ([remedies], a user file overrides the shipped text)."""
+    rules file ([remedies], a user file overrides the shipped text). Two connections share the
+    work (2 cores): the time and memory sections run beside the rest."""
     remedies = load_rules(rules_file).remedies
     scope_params: dict[str, Any] = {"studies": studies or None, "since": since}
     with memory_capped(store), ThreadPoolExecutor(1) as pool:
-        time_part = pool.submit(_time_sections, store, scope_params)
-        with temp_tables(store, [("scope", "report_scope", scope_params), ("scope_trials", "report_scope_trials", None),
-                                 ("scope_memory", "report_scope_memory", None)]):
+        pending = pool.submit(_side, store, scope_params)
+        with temp_tables(store, [("scope", "report_scope", scope_params), ("scope_trials", "report_scope_trials", None)]):
             totals = store.frame_file("report_totals").to_dicts()[0]
             types = store.frame_file("report_failure_types")
             failed = store.frame_file("report_failed_trials", {"limit": MAX_FAILED_ROWS})
             sections = build_sections(store, failed, remedies, totals)
-            histogram = store.frame_file("report_memory_histogram")
-            distribution = store.frame_file("report_memory_distribution")
-            near = store.frame_file("report_memory_near_limit", {"limit": MAX_NEAR_LIMIT_ROWS})
             contained = store.frame_file("report_contained")
             history = store.frame_file("report_history")
             new_sigs = store.frame_file("report_new_signatures", {"limit": MAX_TABLE_ROWS})
             errors = store.frame_file("report_ingest_errors", {"limit": MAX_TABLE_ROWS})
-            time_metrics, fix_timeouts = time_part.result()
-            sections.fix_timeouts = fix_timeouts_rows(fix_timeouts)
+            memory_recommendations = store.frame_file("report_memory_recommendations").to_dicts()
+            side = pending.result()
+    sections.fix_timeouts = side.fix_timeouts
+    sections.memory_box_chart, sections.memory_boxes = side.memory_box_chart, side.memory_boxes
+    sections.memory_suggestions = side.memory_suggestions
     history_chart, n_studies = _history_chart(history)
     anchors = sections.anchors
     scope_text = ", ".join(filter(None, [
@@ -215,18 +214,18 @@ def build_context(store: Store, studies: list[str] | None = None, since: datetim
                         anchor=anchors.get(r["trial_id"]))
             for r in failed.iter_rows(named=True)],
         failed_total=int(totals["failed"] or 0),
-        memory_chart=sections.memory_box_chart,
-        usage_chart=_usage_chart(histogram),
-        memory_distribution=distribution.to_dicts(),
-        near_limit=near.to_dicts(),
+        memory_chart=side.memory_box_chart,
+        usage_chart=_usage_chart(side.histogram),
+        memory_distribution=side.distribution,
+        near_limit=side.near_limit,
         contained=contained.head(MAX_TABLE_ROWS).to_dicts(),  # a long history contains thousands
         contained_total=contained.height,
         history_chart=history_chart,
         history_studies=n_studies,
         new_signatures=new_sigs.to_dicts(),
         ingest_errors=errors.to_dicts(),
-        time_metrics=time_metrics,
-        memory_recommendations=store.frame_file("report_memory_recommendations").to_dicts(),
+        time_metrics=side.time_metrics,
+        memory_recommendations=memory_recommendations,
         sections=sections,
     )
 

@@ -3,5 +3,5 @@
 -- joined scope, memory, trials and failures)
 SELECT m.trial_id, m.study, m.eco_class, m.stage_index, m.peak_memory_mb, m.memory_limit_mb, m.usage_ratio,
        m.headroom_mb, m.suggested_memory_limit, m.suggestion_kind, f.failure_type, t.outcome
-FROM scope_trials t JOIN memory m USING (trial_id)
+FROM scope s JOIN memory m USING (trial_id) JOIN trials t USING (trial_id)
 LEFT JOIN failures f USING (trial_id)
