@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,15 +16,18 @@ from markupsafe import Markup
 
 from . import __version__
 from .charts import stacked_bar_chart
-from .report_sections import Sections, build_sections
+from .report_sections import Sections, SideSections, build_sections, side_sections
 from .resources import resource_dir
 from .rules import load_rules
-from .store import Store
-from .time_metrics_report import time_metrics_context
+from .store import Store, sql_text
 
 MAX_FAILED_ROWS = 500
 MAX_TABLE_ROWS = 500
 MAX_NEAR_LIMIT_ROWS = 100
+# DuckDB's buffer manager (default: 80 % of RAM) keeps every block a query read; the report reads
+# the kept log lines once (timeout marks), 600 MB at 100,000 trials, which is worth nothing cached.
+# Its own operators need tens of MB there; above the limit they spill.
+REPORT_MEMORY_LIMIT = "200MB"
 FAMILY_ORDER = ("catastrophic", "early", "execution", "configuration", "transient", "quality", "unknown")
 
 
@@ -117,32 +123,75 @@ def _history_chart(history: pl.DataFrame) -> tuple[Markup | None, int]:
     studies = counts.select("study", "study_started_at").unique(maintain_order=True)["study"].to_list()
     if len(studies) < 2:
         return None, len(studies)
-    types = counts.group_by("failure_type").agg(pl.col("len").sum()).sort("len", descending=True)["failure_type"].to_list()
+    types = (counts.group_by("failure_type").agg(pl.col("len").sum())
+             .sort(["len", "failure_type"], descending=[True, False])["failure_type"].to_list())  # ties: by name
     wide = {(r["study"], r["failure_type"]): r["len"] for r in counts.iter_rows(named=True)}
     series = {t: [wide.get((s, t), 0) for s in studies] for t in types}
     return stacked_bar_chart(studies, series, title="Failures by type per study, oldest first",
                              x_label="study (in start order)", y_label="failed trials"), len(studies)
 
 
+@contextmanager
+def temp_tables(store: Store, tables: list[tuple[str, str, dict[str, Any] | None]]) -> Iterator[None]:
+    """(name, sql file, params): each query's result as a TEMP table of this connection for the
+    duration (a read-only store allows them). What several report queries share is computed once:
+    the trials in scope (`scope`, `scope_trials`), their memory rows, the `time` view."""
+    made: list[str] = []
+    try:
+        for name, file, params in tables:
+            store.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS\n{sql_text(file)}", params,
+                          origin=f"sql/{file}.sql")
+            made.append(name)
+        yield
+    finally:
+        for name in reversed(made):
+            store.execute(f"DROP TABLE IF EXISTS temp.{name}")
+
+
+@contextmanager
+def memory_capped(store: Store) -> Iterator[None]:
+    """REPORT_MEMORY_LIMIT for the database while the report queries run (a global setting)."""
+    store.execute(f"SET memory_limit = '{REPORT_MEMORY_LIMIT}'")
+    try:
+        yield
+    finally:
+        store.execute("RESET memory_limit")
+
+
+def _side(store: Store, scope: dict[str, Any]) -> SideSections:
+    """report_sections.side_sections on a second connection (its own temp tables)."""
+    cursor = store.cursor()
+    try:
+        with temp_tables(cursor, [("scope", "report_scope", scope), ("scope_memory", "report_scope_memory", None),
+                                  ("time_rows", "report_time_rows", None)]):
+            return side_sections(cursor, MAX_NEAR_LIMIT_ROWS)
+    finally:
+        cursor.close()
+
+
 def build_context(store: Store, studies: list[str] | None = None, since: datetime | None = None,
                   rules_file: str | Path | None = None) -> ReportContext:
     """Query everything the report shows, for the trials in scope; remedy texts come from the
-    rules file ([remedies], a user file overrides the shipped text)."""
+    rules file ([remedies], a user file overrides the shipped text). Two connections share the
+    work (2 cores): the time and memory sections run beside the rest."""
     remedies = load_rules(rules_file).remedies
-    scope = store.frame_file("report_scope", {"studies": studies or None, "since": since})
-    with store.registered("scope", scope):
-        totals = store.frame_file("report_totals").to_dicts()[0]
-        types = store.frame_file("report_failure_types")
-        failed = store.frame_file("report_failed_trials", {"limit": MAX_FAILED_ROWS})
-        sections = build_sections(store, failed, remedies)
-        histogram = store.frame_file("report_memory_histogram")
-        distribution = store.frame_file("report_memory_distribution")
-        near = store.frame_file("report_memory_near_limit", {"limit": MAX_NEAR_LIMIT_ROWS})
-        contained = store.frame_file("report_contained")
-        history = store.frame_file("report_history")
-        new_sigs = store.frame_file("report_new_signatures", {"limit": MAX_TABLE_ROWS})
-        errors = store.frame_file("report_ingest_errors", {"limit": MAX_TABLE_ROWS})
-        time_metrics = time_metrics_context(store)
+    scope_params: dict[str, Any] = {"studies": studies or None, "since": since}
+    with memory_capped(store), ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(_side, store, scope_params)
+        with temp_tables(store, [("scope", "report_scope", scope_params), ("scope_trials", "report_scope_trials", None)]):
+            totals = store.frame_file("report_totals").to_dicts()[0]
+            types = store.frame_file("report_failure_types")
+            failed = store.frame_file("report_failed_trials", {"limit": MAX_FAILED_ROWS})
+            sections = build_sections(store, failed, remedies, totals)
+            contained = store.frame_file("report_contained")
+            history = store.frame_file("report_history")
+            new_sigs = store.frame_file("report_new_signatures", {"limit": MAX_TABLE_ROWS})
+            errors = store.frame_file("report_ingest_errors", {"limit": MAX_TABLE_ROWS})
+            memory_recommendations = store.frame_file("report_memory_recommendations").to_dicts()
+            side = pending.result()
+    sections.fix_timeouts = side.fix_timeouts
+    sections.memory_box_chart, sections.memory_boxes = side.memory_box_chart, side.memory_boxes
+    sections.memory_suggestions = side.memory_suggestions
     history_chart, n_studies = _history_chart(history)
     anchors = sections.anchors
     scope_text = ", ".join(filter(None, [
@@ -165,18 +214,18 @@ def build_context(store: Store, studies: list[str] | None = None, since: datetim
                         anchor=anchors.get(r["trial_id"]))
             for r in failed.iter_rows(named=True)],
         failed_total=int(totals["failed"] or 0),
-        memory_chart=sections.memory_box_chart,
-        usage_chart=_usage_chart(histogram),
-        memory_distribution=distribution.to_dicts(),
-        near_limit=near.to_dicts(),
+        memory_chart=side.memory_box_chart,
+        usage_chart=_usage_chart(side.histogram),
+        memory_distribution=side.distribution,
+        near_limit=side.near_limit,
         contained=contained.head(MAX_TABLE_ROWS).to_dicts(),  # a long history contains thousands
         contained_total=contained.height,
         history_chart=history_chart,
         history_studies=n_studies,
         new_signatures=new_sigs.to_dicts(),
         ingest_errors=errors.to_dicts(),
-        time_metrics=time_metrics,
-        memory_recommendations=store.frame_file("report_memory_recommendations").to_dicts(),
+        time_metrics=side.time_metrics,
+        memory_recommendations=memory_recommendations,
         sections=sections,
     )
 

@@ -1,7 +1,7 @@
 """The report's answer-first sections: the verdict and fixes per study, a drill-down per failed
 trial (in-page anchors, no file:// links), peak memory by ECO class x stage, the all-trials table
 (data for the page's own filter/paging script), and time (timeline, failures per night,
-signatures first/last seen, unknown signatures). `scope` must be registered (report.build_context).
+signatures first/last seen, unknown signatures). `scope` and `scope_trials` must exist (report.build_context).
 
 Everything is bounded: drill-downs, table rows, timeline bars and strip points have caps, and the
 page says when a cap was reached (never a silent drop)."""
@@ -20,6 +20,7 @@ from markupsafe import Markup
 from .charts import box_plot, line_chart, stacked_bar_chart, timeline_chart
 from .errors import QueryError
 from .store import Store
+from .time_metrics_report import time_metrics_context
 
 MAX_DRILLDOWNS = 100       # failed trials with a full drill-down (catastrophic first; ~20 KB each)
 MAX_TABLE_TRIALS = 10_000  # rows in the all-trials table (failed first, then newest)
@@ -121,6 +122,20 @@ class Sections:
         "timeline_studies": MAX_TIMELINE_STUDIES, "timeline_bars": MAX_TIMELINE_BARS, "list": MAX_LIST_ROWS})
     trial_columns: tuple[str, ...] = TRIAL_COLUMNS
     low_value_columns: tuple[int, ...] = LOW_VALUE_COLUMNS
+
+
+@dataclass
+class SideSections:
+    """What report.build_context queries on its second connection, beside the other sections: the
+    time sections (the `time` view scans the kept log lines), the timeout fixes, the memory sections."""
+    time_metrics: dict[str, Any]
+    fix_timeouts: list[dict[str, Any]]
+    memory_box_chart: Markup | None
+    memory_boxes: list[dict[str, Any]]
+    memory_suggestions: list[dict[str, Any]]
+    histogram: pl.DataFrame
+    distribution: list[dict[str, Any]]
+    near_limit: list[dict[str, Any]]
 
 
 def anchor_for(trial_id: str) -> str:
@@ -284,15 +299,32 @@ def _collapse(rows: list[dict[str, Any]], same: tuple[str, ...], label: str, cou
     return sorted(out.values(), key=lambda r: -int(r[count] or 0))
 
 
-def _fix_rows(store: Store) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _fix_memory_rows(store: Store) -> list[dict[str, Any]]:
     memory = [{**m, "key": f"{m['eco_class']} · stage {m['stage'] if m['stage'] is not None else '?'}"}
               for m in store.frame_file("report_fix_memory").to_dicts()]
+    return _collapse(memory, ("recommended_limit", "current_limit_mb"), "key", "oom_kills")
+
+
+def fix_timeouts_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    """report_fix_timeouts (queried by report.build_context, beside the other sections) rolled up."""
     timeouts = [{**t, "key": f"{t['design'] or '?'} · stage {t['stage_index'] if t['stage_index'] is not None else '?'}"
                              f" · {t['eco_class'] or '(none)'}"}
-                for t in store.frame_file("report_fix_timeouts", {"limit": MAX_LIST_ROWS}).to_dicts()]
-    return (_collapse(memory, ("recommended_limit", "current_limit_mb"), "key", "oom_kills"),
-            _collapse(timeouts, ("current_timeout_seconds", "suggested_timeout_seconds", "suggestion_kind"), "key",
-                      "timed_out"))
+                for t in frame.to_dicts()]
+    return _collapse(timeouts, ("current_timeout_seconds", "suggested_timeout_seconds", "suggestion_kind"), "key",
+                     "timed_out")
+
+
+def side_sections(store: Store, near_limit_rows: int) -> SideSections:
+    """The SideSections; `scope`, `scope_memory` and `time_rows` must exist on this connection."""
+    chart, boxes = _memory(store)
+    return SideSections(
+        time_metrics=time_metrics_context(store),
+        fix_timeouts=fix_timeouts_rows(store.frame_file("report_fix_timeouts", {"limit": MAX_LIST_ROWS})),
+        memory_box_chart=chart, memory_boxes=boxes,
+        memory_suggestions=store.frame_file("report_memory_suggestions", {"limit": MAX_LIST_ROWS}).to_dicts(),
+        histogram=store.frame_file("report_memory_histogram"),
+        distribution=store.frame_file("report_memory_distribution").to_dicts(),
+        near_limit=store.frame_file("report_memory_near_limit", {"limit": near_limit_rows}).to_dicts())
 
 
 def _title(verdicts: list[StudyVerdict], n_studies: int) -> str:
@@ -303,15 +335,16 @@ def _title(verdicts: list[StudyVerdict], n_studies: int) -> str:
     return f"{newest.study}{others} — {newest.started_at[:10] or 'undated'}: analyzer report"
 
 
-def build_sections(store: Store, failed: pl.DataFrame, remedies: dict[str, str]) -> Sections:
-    """Query and shape the answer-first sections; `failed` is report_failed_trials (catastrophic first)."""
-    totals = store.frame_file("report_totals").to_dicts()[0]
+def build_sections(store: Store, failed: pl.DataFrame, remedies: dict[str, str],
+                   totals: dict[str, Any] | None = None) -> Sections:
+    """Query and shape the answer-first sections; `failed` is report_failed_trials (catastrophic first),
+    `totals` the report_totals row (queried when not given)."""
+    totals = totals if totals is not None else store.frame_file("report_totals").to_dicts()[0]
     anchors = {tid: anchor_for(tid) for tid in failed["trial_id"].head(MAX_DRILLDOWNS).to_list()}
     verdicts = _verdicts(store, remedies, anchors)
     n_studies = int(totals["studies"] or 0)
-    chart, boxes = _memory(store)
     trials_json, shown = _trials_table(store, anchors, int(totals["trials"] or 0))
-    fix_memory, fix_timeouts = _fix_rows(store)
+    fix_memory = _fix_memory_rows(store)
     try:
         unknowns = store.frame_file("queries/unknown_signatures", {"since": "1970-01-01"}).head(20)
         in_scope = set(store.frame("SELECT DISTINCT study FROM scope")["study"].to_list())
@@ -322,11 +355,11 @@ def build_sections(store: Store, failed: pl.DataFrame, remedies: dict[str, str])
     return Sections(
         title=_title(verdicts, n_studies), verdicts=verdicts, studies_in_scope=n_studies,
         latest_ingest=store.frame_file("report_latest_ingest").to_dicts()[0],
-        fix_memory=fix_memory, fix_timeouts=fix_timeouts,
+        fix_memory=fix_memory, fix_timeouts=[],  # set by report.build_context (report_fix_timeouts)
         fix_inputs=store.frame_file("report_fix_inputs", {"limit": MAX_LIST_ROWS}).to_dicts(),
         remedies=remedies, drilldowns=_drilldowns(store, failed, remedies), anchors=anchors,
-        failed_total=int(totals["failed"] or 0), memory_box_chart=chart, memory_boxes=boxes,
-        memory_suggestions=store.frame_file("report_memory_suggestions", {"limit": MAX_LIST_ROWS}).to_dicts(),
+        failed_total=int(totals["failed"] or 0),
+        memory_box_chart=None, memory_boxes=[], memory_suggestions=[],  # set from SideSections
         trials_json=trials_json, trials_shown=shown, trials_total=int(totals["trials"] or 0),
         timelines=_timelines(store), trend_chart=_trend(store),
         signatures=store.frame_file("report_signatures", {"limit": MAX_LIST_ROWS}).to_dicts(),

@@ -95,6 +95,11 @@ class Store:
     def close(self) -> None:
         self.con.close()
 
+    def cursor(self) -> Store:
+        """A second connection to the same database, for queries on another thread (its own
+        temp tables and registrations; settings such as memory_limit are shared)."""
+        return Store(self.con.cursor(), self.path, self.read_only)
+
     def frame(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None,
               *, origin: str = "query") -> pl.DataFrame:
         """Run SQL and return a Polars frame; DuckDB errors name where the SQL came from."""

@@ -3,7 +3,7 @@
 WITH killed AS (
     SELECT coalesce(t.eco_class, '(none)') AS eco_class, CAST(t.stage_index AS VARCHAR) AS stage,
            count(*) AS oom_kills, max(t.memory_limit_mb) AS current_limit_mb, max(t.peak_memory_mb) AS max_peak_mb
-    FROM scope s JOIN trials t USING (trial_id) JOIN failures f USING (trial_id)
+    FROM scope_trials t JOIN failures f USING (trial_id)
     WHERE f.failure_type = 'out_of_memory'
     GROUP BY ALL
 ), rec AS (

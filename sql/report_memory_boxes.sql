@@ -7,9 +7,9 @@ WITH g AS (
            median(m.peak_memory_mb) AS p50, quantile_cont(m.peak_memory_mb, 0.75) AS p75,
            max(m.peak_memory_mb) AS p100,
            min(m.memory_limit_mb) AS limit_min_mb, max(m.memory_limit_mb) AS limit_max_mb,
-           count(*) FILTER (WHERE f.failure_type = 'out_of_memory') AS oom_kills,
+           count(*) FILTER (WHERE m.failure_type = 'out_of_memory') AS oom_kills,
            count(*) FILTER (WHERE m.usage_ratio >= 0.9) AS above_90pct
-    FROM scope s JOIN memory m USING (trial_id) LEFT JOIN failures f USING (trial_id)
+    FROM scope_memory m
     GROUP BY ALL
 ), rec AS (
     SELECT coalesce(eco_class, '(none)') AS eco_class, stage, max(recommended_memory_mb) AS recommended_mb,

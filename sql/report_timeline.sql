@@ -2,7 +2,7 @@
 -- first so that a cap of $per_study per study never drops a failure before a success
 WITH st AS (
     SELECT t.study, min(t.started_at) AS study_started_at
-    FROM scope s JOIN trials t USING (trial_id) WHERE t.started_at IS NOT NULL
+    FROM scope_trials t WHERE t.started_at IS NOT NULL
     GROUP BY t.study ORDER BY study_started_at DESC LIMIT $studies
 ), rows AS (
     SELECT t.study, st.study_started_at, t.trial_id, t.stage_index, t.started_at,
@@ -11,7 +11,7 @@ WITH st AS (
                 WHEN t.outcome = 'failed' THEN 'other failure' ELSE 'success' END AS grp,
            row_number() OVER (PARTITION BY t.study ORDER BY (t.outcome = 'failed') DESC NULLS LAST, t.started_at, t.trial_id) AS r,
            count(*) OVER (PARTITION BY t.study) AS study_trials
-    FROM scope s JOIN trials t USING (trial_id) JOIN st ON st.study = t.study LEFT JOIN failures f ON f.trial_id = t.trial_id
+    FROM scope_trials t JOIN st ON st.study = t.study LEFT JOIN failures f ON f.trial_id = t.trial_id
     WHERE t.started_at IS NOT NULL
 )
 SELECT study, study_started_at, trial_id, stage_index, started_at, finished_at, grp, study_trials

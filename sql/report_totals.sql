@@ -1,4 +1,4 @@
--- Summary counts for the report (reads the registered `scope` frame)
+-- Summary counts for the report (reads `scope_trials`, made by report.build_context)
 SELECT count(*) AS trials,
        count(*) FILTER (WHERE t.outcome = 'failed') AS failed,
        count(*) FILTER (WHERE t.outcome IS NULL) AS unclassified,
@@ -7,4 +7,4 @@ SELECT count(*) AS trials,
        count(DISTINCT t.study) AS studies,
        min(t.started_at) AS first_started_at,
        max(t.finished_at) AS last_finished_at
-FROM scope s JOIN trials t USING (trial_id) LEFT JOIN failures f USING (trial_id)
+FROM scope_trials t LEFT JOIN failures f USING (trial_id)

@@ -27,9 +27,11 @@ GROUP BY trial_id;
 -- timeout line is in its log, or classify found a timeout. Timed-out runtimes are censored: the
 -- trial needed more than the limit, so needed_seconds is at least the limit.
 CREATE OR REPLACE VIEW time AS
-WITH seen AS (
+WITH marks AS MATERIALIZED (  -- read once: each reference to trial_timeout_marks scans the kept lines
+    SELECT * FROM trial_timeout_marks
+), seen AS (
     SELECT t.study, t.stage_index, mk.hard_limit_seconds
-    FROM trial_timeout_marks mk JOIN trial_facts t USING (trial_id)
+    FROM marks mk JOIN trial_facts t USING (trial_id)
     WHERE mk.hard_limit_seconds IS NOT NULL
 ), seen_stage AS (
     SELECT study, stage_index, max(hard_limit_seconds) AS limit_seconds FROM seen GROUP BY ALL
@@ -62,7 +64,7 @@ WITH seen AS (
     FROM trial_facts t
     LEFT JOIN study_facts s USING (study)
     LEFT JOIN verdict_rows v USING (trial_id)
-    LEFT JOIN trial_timeout_marks mk USING (trial_id)
+    LEFT JOIN marks mk USING (trial_id)
     LEFT JOIN failure_rows f USING (trial_id)
     LEFT JOIN seen_stage ON seen_stage.study = t.study AND seen_stage.stage_index = t.stage_index
     LEFT JOIN seen_study ON seen_study.study = t.study

@@ -11,15 +11,22 @@ WITH fallback AS (
     WHERE f.failure_type IN ('tool_crash', 'unknown')
       AND coalesce((SELECT min(e.precedence) FROM evidence_rows e
                     WHERE e.trial_id = f.trial_id AND e.counted), 999) >= 95
+), fallback_evidence AS (  -- only the fallback trials' rows: the correlated lookups below stay small
+    SELECT e.trial_id, e.failure_type, e.text, e.precedence, e.line_no, e.signal
+    FROM evidence_rows e
+    WHERE e.counted AND e.line_no IS NOT NULL AND e.trial_id IN (SELECT trial_id FROM fallback)
+), fallback_tails AS (     -- (a scan of every tail line of the history took seconds at 100,000 trials)
+    SELECT l.trial_id, l.stream, l.line_no, l.text
+    FROM log_lines l
+    WHERE l.trial_id IN (SELECT trial_id FROM fallback)
+      AND l.is_tail AND trim(l.text) <> '' AND l.stream IN ('stderr', 'stdout')
 ), decisive AS (
     SELECT fb.trial_id, fb.study, fb.failure_type, coalesce(
-        (SELECT e.text FROM evidence_rows e
-         WHERE e.trial_id = fb.trial_id AND e.counted AND e.line_no IS NOT NULL
-           AND e.failure_type = fb.failure_type
+        (SELECT e.text FROM fallback_evidence e
+         WHERE e.trial_id = fb.trial_id AND e.failure_type = fb.failure_type
          ORDER BY e.precedence, e.line_no, e.signal LIMIT 1),
-        (SELECT l.text FROM log_lines l
-         WHERE l.trial_id = fb.trial_id AND l.is_tail AND trim(l.text) <> ''
-           AND l.stream IN ('stderr', 'stdout')
+        (SELECT l.text FROM fallback_tails l
+         WHERE l.trial_id = fb.trial_id
          ORDER BY (l.stream = 'stderr') DESC, l.line_no DESC LIMIT 1),
         '(no log line)') AS line
     FROM fallback fb
