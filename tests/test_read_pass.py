@@ -81,7 +81,7 @@ def test_any_log_reads_back_exactly(tmp_path, small_chunks, parts):
 
 
 def test_a_line_longer_than_a_chunk_is_one_candidate_with_its_start(tmp_path, small_chunks):
-    data = b"ok\n" + b"error at the start " + b"y" * 300 + b" fatal at the end\n" + b"last\n"
+    data = b"ok\n" + b"error at the start " + b"y" * 300 + b" fatal at the end\n" + b"plain\n" * 30
     path = tmp_path / "log"
     path.write_bytes(data)
     lines = scan_logs([LogFile(0, "stdout", str(path))], scanner="polars").lines.filter(~pl.col("is_tail"))
