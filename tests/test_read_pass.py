@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 import zstandard
 from hypothesis import HealthCheck, given, settings
@@ -68,10 +69,21 @@ def test_chunks_lines_and_tails_at_every_boundary(tmp_path, small_chunks, data):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.sampled_from([b"\n", b"\r\n", b"ab", b"error here", b"x" * 70, "ß".encode(), b"\xff"]),
+# no failure word: a line cut at 4 blocks (16 MiB in use, 256 bytes here) keeps only its first
+# part as a candidate, which is the whole of MAX_LINE_CHARS in use but not at this block size
+@given(st.lists(st.sampled_from([b"\n", b"\r\n", b"ab", b"fine here", b"x" * 70, "ß".encode(), b"\xff"]),
                 max_size=60))
 def test_any_log_reads_back_exactly(tmp_path, small_chunks, parts):
     data = b"".join(parts)
     path = tmp_path / "log"
     path.write_bytes(data)
     _check(path, data)
+
+
+def test_a_line_longer_than_a_chunk_is_one_candidate_with_its_start(tmp_path, small_chunks):
+    data = b"ok\n" + b"error at the start " + b"y" * 300 + b" fatal at the end\n" + b"plain\n" * 30
+    path = tmp_path / "log"
+    path.write_bytes(data)
+    lines = scan_logs([LogFile(0, "stdout", str(path))], scanner="polars").lines.filter(~pl.col("is_tail"))
+    assert lines["line_no"].to_list() == [2]
+    assert lines["text"].item().startswith("error at the start yyy")

@@ -239,6 +239,9 @@ class _Batch:
                 (pl.col("row").cast(pl.Int64) - pl.col("start") + pl.col("first_line")).alias("line_no"),
                 pl.col("text").str.slice(0, MAX_LINE_CHARS),
             )
+            # a line longer than a chunk is cut into rows with one line number: keep its start,
+            # as ripgrep (which sees the whole line) keeps its first MAX_LINE_CHARS
+            .unique(subset=["file_id", "line_no"], keep="first", maintain_order=True)
             .with_columns(compact_text())
         )
 
