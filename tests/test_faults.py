@@ -116,8 +116,12 @@ def test_kill_9_at_several_points_leaves_complete_trials_and_rerun_completes(cor
     for point, nth in POINTS:
         _stop_at(corpus, db, point, nth, signal.SIGKILL)
         counts.append(_check_complete(db))
-    # each kill keeps exactly the batches committed before it (25 trials each), never a part of one
-    assert counts == [50, 100, 125, 125]
+    # each kill keeps exactly the batches committed before it (25 trials each), never a part of
+    # one. "scanning logs" is in the reader thread, which reads a batch ahead of the writer: when
+    # it starts its 3rd batch the writer has committed the 1st and may or may not have committed
+    # the 2nd; the other points are in the writer, after a fixed number of commits.
+    assert counts[0] == 50 and counts[1] in (75, 100)
+    assert counts[2:] == [counts[1] + 25, counts[1] + 25]
     done = _child(corpus, db)
     _, err = done.communicate(timeout=120)
     assert done.returncode == 0, err
