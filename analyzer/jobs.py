@@ -122,6 +122,7 @@ def ingest(roots: list[str], *, db: str | None = None, lock_timeout: float | Non
 
 TRIALS_PER_PARTITION = 20_000
 LINES_PER_PARTITION = 400_000  # kept lines loaded at once (the dense benchmark keeps ~1,700 per trial)
+RELEVANT_LINES_PER_BATCH = 400_000  # lines rules can match, and tails, classified at once
 
 
 @dataclass
@@ -187,6 +188,40 @@ def iter_partitions(store: Store, trials: pl.DataFrame, rules: RuleSet
         yield chunk, lines, late_rule_matches(store, rules, failed)
 
 
+def iter_batches(store: Store, trials: pl.DataFrame, rules: RuleSet
+                 ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]]:
+    """(trials, relevant lines, late-rule matches) per classify batch. Each partition's kept
+    lines are cut to those classification uses (classify.relevant_lines: rule candidates and
+    tails, ~10 % of dense logs) and copied, so the partition's buffers go at once; partitions
+    are then classified together up to RELEVANT_LINES_PER_BATCH lines or TRIALS_PER_PARTITION
+    trials, so the rules' fixed cost (compiling ~75 regexes) is paid per batch, not per
+    partition read."""
+
+    from .classify import ENGINE, owned, relevant_lines
+
+    pending: list[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]] = []
+    n_lines = n_trials = 0
+    for chunk, lines, late in iter_partitions(store, trials, rules):
+        kept = owned(relevant_lines(lines.lazy(), rules).collect(engine=ENGINE))
+        del lines
+        pending.append((chunk, kept, late))
+        n_lines, n_trials = n_lines + kept.height, n_trials + chunk.height
+        if n_lines >= RELEVANT_LINES_PER_BATCH or n_trials >= TRIALS_PER_PARTITION:
+            yield _joined(pending)
+            pending, n_lines, n_trials = [], 0, 0
+    if pending:
+        yield _joined(pending)
+
+
+def _joined(parts: list[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]]
+            ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Partitions' (trials, lines, late matches) as one batch."""
+    import polars as pl
+
+    trials, lines, late = zip(*parts, strict=True)
+    return pl.concat(trials), pl.concat(lines), pl.concat(late)
+
+
 def classify_stored(store: Store, rules: RuleSet) -> Classification:
     """Classify every trial in the store from what the store holds, writing nothing (a read-only
     store works): `classify` and `rules test` both use it.
@@ -199,12 +234,14 @@ def classify_stored(store: Store, rules: RuleSet) -> Classification:
 
     store.cap_log_memory()  # blocks read once need no cache: DuckDB would keep up to 80 % of RAM
     trials = store.frame_file("classify_trials")
-    parts = [classify_partition(chunk.lazy(), lines.lazy(), rules, late)
-             for chunk, lines, late in iter_partitions(store, trials, rules)]
+    parts = [classify_partition(chunk.lazy(), lines.lazy(), rules, late, relevant=True)
+             for chunk, lines, late in iter_batches(store, trials, rules)]
     # partitions follow the store's row order; the rows come out in trial_id order, as one
-    # partition would give them (a stable sort keeps each trial's own order)
-    verdict_rows, failures, evidence = (pl.concat([p[i] for p in parts]).sort("trial_id", maintain_order=True)
-                                        for i in range(3))
+    # partition would give them (a stable sort keeps each trial's own order). Concatenated
+    # without a copy, sorted one frame at a time: at most two copies of the evidence, not three
+    merged = [pl.concat([p[i] for p in parts], rechunk=False) for i in range(3)]
+    del parts
+    verdict_rows, failures, evidence = (merged[i].sort("trial_id", maintain_order=True) for i in range(3))
     return replay(trials.lazy(), verdict_rows, failures, evidence)
 
 
