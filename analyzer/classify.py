@@ -16,7 +16,7 @@ from typing import Literal
 
 import polars as pl
 
-from .rules import Catalog, RuleSet, Signal
+from .rules import Catalog, Rule, RuleSet, Signal
 
 EVIDENCE_SCHEMA = {
     "trial_id": pl.String, "failure_type": pl.String, "signal": pl.String, "source": pl.String,
@@ -91,25 +91,14 @@ def text_evidence(lines: pl.LazyFrame, trials: pl.LazyFrame, rules: RuleSet,
     # kept lines on dense logs); the rules then run over those only, instead of each rule
     # scanning every line (75 passes: 95 % of classify's time)
     union, unsafe = candidate_pattern(rules)
-    candidates = (joined.filter(pl.col("text").str.contains(union)) if union else joined).cache()
-    # most trials succeed: rules that only apply to failures scan only the failed trials' lines
-    of_failed = candidates.filter(pl.col("failed")).cache()
-    everything = joined.filter(pl.col("failed")).cache() if unsafe else of_failed
-    parts = []
-    for rule in rules.rules:
-        cond = pl.col("stream").is_in(list(rule.streams)) & pl.col("text").str.contains(rule.regex)
-        if rule.regex in unsafe:
-            source = everything if rule.only_failed else joined
-        else:
-            source = of_failed if rule.only_failed else candidates
-        parts.append(source.filter(cond).select(
-            "trial_id", pl.lit(rule.type).alias("failure_type"), pl.lit(rule.id).alias("signal"),
-            pl.col("stream").alias("source"), "line_no", "text",
-            pl.lit(rule.confidence, pl.String).alias("confidence"),
-            pl.lit(rule.precedence, pl.Int64).alias("precedence"), pl.lit(rule.kind, pl.String).alias("kind"),
-        ))
+    candidates = (joined.filter(pl.col("text").str.contains(union)) if union else joined).collect(engine=ENGINE).lazy()
+    safe = [r for r in rules.rules if r.regex not in unsafe]
+    parts = [rule_matches(candidates, safe)]
+    if unsafe:
+        parts.append(rule_matches(joined, [r for r in rules.rules if r.regex in unsafe]))
+    # most trials succeed: catalogs, which only apply to failures, scan only the failed trials' lines
     for cat in rules.catalogs:
-        parts.extend(catalog_evidence(everything if cat.regex in unsafe else of_failed, [cat]))
+        parts.extend(catalog_evidence((joined if cat.regex in unsafe else candidates).filter(pl.col("failed")), [cat]))
     if late is not None and late.height:
         found = late.lazy()
         for rule in rules.rules:
@@ -123,6 +112,29 @@ def text_evidence(lines: pl.LazyFrame, trials: pl.LazyFrame, rules: RuleSet,
         return pl.concat(parts, how="vertical").unique(
             ["trial_id", "signal", "source", "line_no"], keep="first", maintain_order=True)
     return pl.concat(parts, how="vertical") if parts else pl.LazyFrame(schema=EVIDENCE_SCHEMA)
+
+
+def rule_matches(lines: pl.LazyFrame, rules: list[Rule]) -> pl.LazyFrame:
+    """Evidence rows of every (rule, line) match among `lines` (with `failed`), restricted to
+    the rule's streams and, for rules that only apply to failures, to failed trials. Each
+    regex runs over the distinct texts, not the lines (logs repeat their lines: DRT tables,
+    warnings), and the matches join back on the text."""
+    if not rules:
+        return pl.LazyFrame(schema=EVIDENCE_SCHEMA)
+    texts = lines.select("text").unique().collect(engine=ENGINE).lazy()
+    matched = pl.concat([texts.filter(pl.col("text").str.contains(r.regex)).select(
+        "text", pl.lit(i, pl.Int64).alias("_rule")) for i, r in enumerate(rules)], how="vertical")
+    meta = pl.LazyFrame({
+        "_rule": range(len(rules)), "failure_type": [r.type for r in rules], "signal": [r.id for r in rules],
+        "confidence": [r.confidence for r in rules], "precedence": [r.precedence for r in rules],
+        "kind": [r.kind for r in rules], "streams": [list(r.streams) for r in rules],
+        "only_failed": [r.only_failed for r in rules],
+    }, schema={"_rule": pl.Int64, "failure_type": pl.String, "signal": pl.String, "confidence": pl.String,
+               "precedence": pl.Int64, "kind": pl.String, "streams": pl.List(pl.String), "only_failed": pl.Boolean})
+    return (lines.join(matched, on="text").join(meta, on="_rule")
+            .filter(pl.col("streams").list.contains(pl.col("stream")) & (pl.col("failed") | ~pl.col("only_failed")))
+            .select("trial_id", "failure_type", "signal", pl.col("stream").alias("source"), "line_no", "text",
+                    "confidence", "precedence", "kind"))
 
 
 _VERBOSE_FLAG = re.compile(r"\(\?[a-zA-Z]*x")
@@ -143,11 +155,14 @@ def _union_of(patterns: tuple[str, ...]) -> str | None:
     return union
 
 
-def candidate_pattern(rules: RuleSet) -> tuple[str | None, frozenset[str]]:
-    """One regex that matches every line any rule or catalog of `rules` matches (a line matches
-    an alternation when it matches one of its branches), and the rule regexes left out of it:
-    verbose-mode patterns, whose `#` comments would swallow the rest of the alternation."""
-    patterns = [r.regex for r in rules.rules] + [c.regex for c in rules.catalogs]
+def candidate_pattern(rules: RuleSet, failed: bool = True) -> tuple[str | None, frozenset[str]]:
+    """One regex that matches every line any rule or catalog of `rules` matches on a failed
+    trial (`failed=False`: the rules that also apply to successes; None when there are none) --
+    a line matches an alternation when it matches one of its branches -- and the regexes left
+    out of it: verbose-mode patterns, whose `#` comments would swallow the rest of the
+    alternation. (None, {}) when the alternation does not compile."""
+    patterns = [r.regex for r in rules.rules if failed or not r.only_failed]
+    patterns += [c.regex for c in rules.catalogs] if failed else []
     unsafe = frozenset(p for p in patterns if _VERBOSE_FLAG.search(p))
     union = _union_of(tuple(dict.fromkeys(p for p in patterns if p not in unsafe)))
     if union is None:
@@ -155,14 +170,23 @@ def candidate_pattern(rules: RuleSet) -> tuple[str | None, frozenset[str]]:
     return union, unsafe
 
 
-def relevant_lines(lines: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
-    """The kept lines classification can use: those some rule or catalog matches (evidence) and
-    the tails (excerpts). One regex pass; on dense logs it drops ~90 % of the lines before
-    any join or sort. All lines when some pattern cannot join the alternation."""
+def relevant_lines(lines: pl.LazyFrame, failed: pl.Series, rules: RuleSet) -> pl.LazyFrame:
+    """The kept lines classification can use: on the `failed` trial ids, those some rule or
+    catalog matches (evidence) and the stdout/stderr tails (excerpts); on the others, those a
+    rule that also applies to successes matches. One regex pass; on dense logs it drops ~90 %
+    of the lines before any join or sort. All lines when a pattern cannot join the alternation."""
     union, unsafe = candidate_pattern(rules)
     if union is None or unsafe:
         return lines
-    return lines.filter(pl.col("is_tail") | pl.col("text").str.contains(union))
+    text, is_failed = pl.col("text"), pl.col("trial_id").is_in(failed.implode())
+    tail = pl.col("is_tail") & pl.col("stream").is_in(["stdout", "stderr"])
+    keep = is_failed & (tail | text.str.contains(union))
+    if any(not r.only_failed for r in rules.rules):
+        on_success, _ = candidate_pattern(rules, failed=False)
+        if on_success is None:
+            return lines
+        keep = keep | text.str.contains(on_success)
+    return lines.filter(keep)
 
 
 def catalog_evidence(lines: pl.LazyFrame, catalogs: list[Catalog]) -> list[pl.LazyFrame]:
@@ -409,7 +433,8 @@ def classify_partition(trials: pl.LazyFrame, lines: pl.LazyFrame, rules: RuleSet
     # of the hostile study (tests/test_hostile.py)
     trials = with_failed(with_eco_classes(trials, rules)).collect(engine=ENGINE).lazy()
     if not relevant:
-        lines = relevant_lines(lines, rules).collect(engine=ENGINE).lazy()
+        failed_ids = trials.filter(pl.col("failed")).select("trial_id").collect(engine=ENGINE).to_series()
+        lines = relevant_lines(lines, failed_ids, rules).collect(engine=ENGINE).lazy()
     evidence = pl.concat([structured_evidence(trials, rules), text_evidence(lines, trials, rules, late)], how="vertical")
     evidence = resolve_sigkill(evidence, trials, rules).collect(engine=ENGINE).lazy()
     verdict = verdicts(evidence, trials, rules)

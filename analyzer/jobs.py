@@ -197,12 +197,15 @@ def iter_batches(store: Store, trials: pl.DataFrame, rules: RuleSet
     trials, so the rules' fixed cost (compiling ~75 regexes) is paid per batch, not per
     partition read."""
 
-    from .classify import ENGINE, owned, relevant_lines
+    import polars as pl
+
+    from .classify import ENGINE, owned, relevant_lines, with_failed
 
     pending: list[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]] = []
     n_lines = n_trials = 0
     for chunk, lines, late in iter_partitions(store, trials, rules):
-        kept = owned(relevant_lines(lines.lazy(), rules).collect(engine=ENGINE))
+        failed = with_failed(chunk.lazy()).filter(pl.col("failed")).select("trial_id").collect().to_series()
+        kept = owned(relevant_lines(lines.lazy(), failed, rules).collect(engine=ENGINE))
         del lines
         pending.append((chunk, kept, late))
         n_lines, n_trials = n_lines + kept.height, n_trials + chunk.height
@@ -219,7 +222,7 @@ def _joined(parts: list[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]]
     import polars as pl
 
     trials, lines, late = zip(*parts, strict=True)
-    return pl.concat(trials), pl.concat(lines), pl.concat(late)
+    return pl.concat(trials), pl.concat(lines, rechunk=False), pl.concat(late)
 
 
 def classify_stored(store: Store, rules: RuleSet) -> Classification:
@@ -228,8 +231,6 @@ def classify_stored(store: Store, rules: RuleSet) -> Classification:
 
     Trials are classified partition by partition (each trial depends only on its own facts and
     lines, so any partition gives the same rows); containment is then replayed over all."""
-    import polars as pl
-
     from .classify import classify_partition, replay
 
     store.cap_log_memory()  # blocks read once need no cache: DuckDB would keep up to 80 % of RAM
@@ -237,12 +238,21 @@ def classify_stored(store: Store, rules: RuleSet) -> Classification:
     parts = [classify_partition(chunk.lazy(), lines.lazy(), rules, late, relevant=True)
              for chunk, lines, late in iter_batches(store, trials, rules)]
     # partitions follow the store's row order; the rows come out in trial_id order, as one
-    # partition would give them (a stable sort keeps each trial's own order). Concatenated
-    # without a copy, sorted one frame at a time: at most two copies of the evidence, not three
-    merged = [pl.concat([p[i] for p in parts], rechunk=False) for i in range(3)]
+    # partition would give them (a stable sort keeps each trial's own order)
+    columns = [list(frames) for frames in zip(*parts, strict=True)]
     del parts
-    verdict_rows, failures, evidence = (merged[i].sort("trial_id", maintain_order=True) for i in range(3))
+    verdict_rows, failures, evidence = (_sorted(columns, i) for i in range(3))
     return replay(trials.lazy(), verdict_rows, failures, evidence)
+
+
+def _sorted(columns: list[list[pl.DataFrame]], i: int) -> pl.DataFrame:
+    """The partitions' frames number `i` as one frame in trial_id order, dropping the parts as
+    it goes: one copy of the evidence at a time, not three."""
+    import polars as pl
+
+    merged = pl.concat(columns[i], rechunk=False)
+    columns[i] = []
+    return merged.sort("trial_id", maintain_order=True)
 
 
 def write_classification(store: Store, result: Classification, rules: RuleSet,
