@@ -255,15 +255,13 @@ def verdicts(evidence: pl.LazyFrame, trials: pl.LazyFrame, rules: RuleSet) -> pl
     out-of-memory confidence, a reason with the numbers, an excerpt and a signature."""
     counted = evidence.filter(pl.col("counted")).join(
         trials.filter(pl.col("failed")).select("trial_id"), on="trial_id", how="semi")
-    primary = (
-        counted.sort(*_evidence_order())
-        .group_by("trial_id", maintain_order=True).first()
-        .select("trial_id", "failure_type")
-    )
-    # evidence of the primary type: best confidence, signals, first matched text
-    of_primary = counted.join(primary, on=["trial_id", "failure_type"], how="semi")
+    ordered = counted.sort(*_evidence_order())
+    primary = ordered.group_by("trial_id", maintain_order=True).first().select("trial_id", "failure_type")
+    # evidence of the primary type (the type of each trial's first row), still in order:
+    # best confidence, signals, first matched text
+    of_primary = ordered.filter(pl.col("failure_type") == pl.col("failure_type").first().over("trial_id"))
     summary = (
-        of_primary.sort(*_evidence_order())
+        of_primary
         .group_by("trial_id", maintain_order=True).agg(
             pl.col("confidence").drop_nulls().first().alias("confidence"),
             pl.col("signal").unique(maintain_order=True).str.join(", ").alias("signals"),

@@ -247,12 +247,14 @@ def classify_stored(store: Store, rules: RuleSet) -> Classification:
 
 def _sorted(columns: list[list[pl.DataFrame]], i: int) -> pl.DataFrame:
     """The partitions' frames number `i` as one frame in trial_id order, dropping the parts as
-    it goes: one copy of the evidence at a time, not three."""
+    it goes: at most one copy of the evidence at a time, not three."""
     import polars as pl
 
     merged = pl.concat(columns[i], rechunk=False)
     columns[i] = []
-    return merged.sort("trial_id", maintain_order=True)
+    # partitions usually follow trial_id already (ingest writes trials in order): then the
+    # sort is a no-op and its copy is skipped
+    return merged if merged["trial_id"].is_sorted() else merged.sort("trial_id", maintain_order=True)
 
 
 def write_classification(store: Store, result: Classification, rules: RuleSet,
