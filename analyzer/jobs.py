@@ -197,7 +197,6 @@ def iter_batches(store: Store, trials: pl.DataFrame, rules: RuleSet
     are then classified together up to RELEVANT_LINES_PER_BATCH lines or TRIALS_PER_BATCH
     trials, so the rules' fixed cost (compiling ~75 regexes) is paid per batch, not per
     partition read."""
-
     import polars as pl
 
     from .classify import ENGINE, owned, relevant_lines, with_failed
@@ -205,7 +204,7 @@ def iter_batches(store: Store, trials: pl.DataFrame, rules: RuleSet
     pending: list[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]] = []
     n_lines = n_trials = 0
     for chunk, lines, late in iter_partitions(store, trials, rules):
-        failed = with_failed(chunk.lazy()).filter(pl.col("failed")).select("trial_id").collect().to_series()
+        failed = with_failed(chunk.lazy()).filter(pl.col("failed")).select("trial_id").collect(engine=ENGINE).to_series()
         kept = owned(relevant_lines(lines.lazy(), failed, rules).collect(engine=ENGINE))
         del lines
         pending.append((chunk, kept, late))
@@ -268,8 +267,8 @@ def _sorted(columns: list[list[pl.DataFrame]], i: int) -> pl.DataFrame:
 
     merged = pl.concat(columns[i], rechunk=False)
     columns[i] = []
-    # partitions usually follow trial_id already (ingest writes trials in order): then the
-    # sort is a no-op and its copy is skipped
+    # when the batches already follow trial_id (a store ingested in one go), the sort and its
+    # copy are skipped
     return merged if merged["trial_id"].is_sorted() else merged.sort("trial_id", maintain_order=True)
 
 
