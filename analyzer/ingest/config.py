@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import tomllib
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from ..units import MIB, ram_in_bytes
 from . import ParseError
@@ -16,25 +15,35 @@ from .safe_io import loads_json, sub_dict
 TRIAL_CONFIG_NAMES = ("trial.json", "trial.yaml", "config.json", "config.yaml", "config.toml")
 
 
-class _NoAliasLoader(yaml.SafeLoader):
+@lru_cache(maxsize=1)
+def _no_alias_loader() -> type[Any]:
     """YAML's safe loader without aliases: `*ref` can expand a 351-byte file into billions of
-    nodes (an "alias bomb"); study and trial files never need them, so they are refused."""
+    nodes (an "alias bomb"); study and trial files never need them, so they are refused. Built
+    on first use: PyYAML is imported only when a YAML file is read (not by a no-op re-ingest)."""
+    import yaml
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event: Any = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
-            raise yaml.composer.ComposerError(
-                None, None, "aliases (*name) are not accepted in analyzer inputs", event.start_mark)
-        return super().compose_node(parent, index)
+    class NoAliasLoader(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event: Any = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
+                raise yaml.composer.ComposerError(
+                    None, None, "aliases (*name) are not accepted in analyzer inputs", event.start_mark)
+            return super().compose_node(parent, index)
+
+    return NoAliasLoader
 
 
 def load_yaml(text: str) -> Any:
-    """One YAML document, aliases refused (see _NoAliasLoader)."""
-    return yaml.load(text, Loader=_NoAliasLoader)
+    """One YAML document, aliases refused (see _no_alias_loader)."""
+    import yaml
+
+    return yaml.load(text, Loader=_no_alias_loader())
 
 
 def load_mapping(path: Path, text: str) -> dict[str, Any]:
     """JSON, YAML or TOML by extension; the top level must be a mapping."""
+    import yaml
+
     suffix = path.suffix.lower()
     try:
         if suffix == ".json":
