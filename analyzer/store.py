@@ -240,12 +240,10 @@ class Store:
         import polars as pl
 
         self.cap_log_memory()
-        with self.registered("_ids", pl.DataFrame({"trial_id": trial_ids}, schema={"trial_id": pl.String})):
-            held = [t for (t,) in self.con.execute(
-                f"SELECT DISTINCT {self._chunk_table_column()} FROM log_streams "
-                "WHERE trial_id IN (SELECT trial_id FROM _ids)").fetchall()]
         tables = self.log_chunk_tables()
-        self.delete_trials(["log_streams", *[t for t in tables if t in held]], trial_ids)
+        # from every chunk table, not only those log_streams names: a store whose log_streams
+        # lost or changed a name must not keep the old chunks to be read with the new ones
+        self.delete_trials(["log_streams", *tables], trial_ids)
         current = self._current_chunk_table(tables)
         self.insert("log_streams", streams.with_columns(pl.lit(current).alias("chunk_table")))
         for frame in chunks or ():
@@ -267,6 +265,23 @@ class Store:
         found = {int(m.group(1) or 0): n for n in names if (m := CHUNK_TABLE_NAME.fullmatch(n))}
         return [found[k] for k in sorted(found)]
 
+    def chunk_tables_of(self, trial_ids: list[str]) -> dict[str, list[str]]:
+        """trial_id -> the chunk tables log_streams says hold its chunks (existing tables only:
+        a name in log_streams is data, never SQL), for the trials that have stored logs."""
+        import polars as pl
+
+        existing = set(self.log_chunk_tables())
+        ids = pl.DataFrame({"trial_id": trial_ids}, schema={"trial_id": pl.String})
+        with self.registered("_chunk_trials", ids):
+            rows = self.con.execute(
+                f"SELECT DISTINCT trial_id, {self._chunk_table_column()} FROM log_streams "
+                "WHERE trial_id IN (SELECT trial_id FROM _chunk_trials) ORDER BY ALL").fetchall()
+        held: dict[str, list[str]] = {}
+        for trial_id, table in rows:
+            if table in existing:
+                held.setdefault(trial_id, []).append(table)
+        return held
+
     def _current_chunk_table(self, tables: list[str]) -> str:
         """The chunk table new chunks go to; a new one once the last holds LOG_CHUNK_TABLE_BYTES.
         DuckDB rewrites a table's last row group whole at every checkpoint after an append (and
@@ -280,9 +295,7 @@ class Store:
             return current
         m = CHUNK_TABLE_NAME.fullmatch(current)
         new = f"log_chunks_{int(m.group(1) or 0) + 1 if m else len(tables)}"
-        for statement in sql_text("logs_chunk_table").replace("log_chunks_new", new).split(";\n"):
-            if statement.strip():
-                self.execute(statement.strip().rstrip(";"), origin="sql/logs_chunk_table.sql")
+        self.run_file("logs_chunk_table", names={"log_chunks_new": new})
         return new
 
     def _chunk_table_column(self) -> str:
@@ -311,12 +324,9 @@ class Store:
             wanted: dict[str, list[str]] = {}
             for trial_id, stream in targets.select("trial_id", "stream").iter_rows():
                 wanted.setdefault(trial_id, []).append(stream)
-            tables = set(self.log_chunk_tables())
-            column = self._chunk_table_column()
+            held = self.chunk_tables_of(list(wanted))
             for trial_id, streams in wanted.items():
-                held = [t for (t,) in cur.execute(f"SELECT DISTINCT {column} FROM log_streams WHERE trial_id = ?",
-                                                 [trial_id]).fetchall() if t in tables]
-                rows = [row for table in held for row in cur.execute(
+                rows = [row for table in held.get(trial_id, []) for row in cur.execute(
                     f"SELECT stream, first_line, n_lines, data FROM {quote_identifier(table)} "
                     "WHERE trial_id = ? ORDER BY chunk_no", [trial_id]).fetchall()]
                 for stream in streams:
@@ -327,9 +337,17 @@ class Store:
 
     # ---- ingest writes (analyzer/ingest): SQL in sql/ingest_*.sql -------------------------
 
-    def run_file(self, name: str, params: dict[str, Any] | None = None) -> None:
-        """Run every statement of `sql/<name>.sql` (statements end with `;` at a line end)."""
-        for statement in (s.strip() for s in sql_text(name).split(";\n")):
+    def run_file(self, name: str, params: dict[str, Any] | None = None,
+                 names: dict[str, str] | None = None) -> None:
+        """Run every statement of `sql/<name>.sql` (statements end with `;` at a line end).
+        `names`: identifiers the file spells as placeholders, replaced with plain identifiers
+        (values go in `params`)."""
+        text = sql_text(name)
+        for placeholder, identifier in (names or {}).items():
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", identifier):
+                raise ValueError(f"not a plain identifier: {identifier!r}")
+            text = text.replace(placeholder, identifier)
+        for statement in (s.strip() for s in text.split(";\n")):
             body = "\n".join(ln for ln in statement.splitlines() if not ln.lstrip().startswith("--"))
             if body.strip():
                 used = {k: v for k, v in (params or {}).items() if f"${k}" in body}

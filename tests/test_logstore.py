@@ -206,3 +206,22 @@ def test_whole_logs_spread_over_bounded_chunk_tables_read_and_replace_whole(runn
                   for t in store.log_chunk_tables()}
     assert sum(counts.values()) == 1 and counts["log_chunks"] == 0
     assert invoke(runner, "logs", "night/t0", "--stream", "stdout", "--db", db).stdout_bytes == b"rewritten\n"
+
+
+def test_a_chunk_table_name_in_the_store_is_data_never_sql(runner, tmp_path, db):
+    """log_streams.chunk_table is read from the store: a tampered value names no table, runs no
+    SQL, and a re-ingest of the trial still replaces its logs."""
+    import duckdb
+
+    root = tmp_path / "night"
+    make_generic_trial(root, "t1", "1", stdout="error: one\n")
+    assert invoke(runner, "ingest", str(root), "--db", db, "-q").exit_code == 0
+    for value in ('x"; DROP TABLE trial_facts; --', "trial_facts", "log_chunks_999"):
+        with duckdb.connect(db) as con:
+            con.execute("UPDATE log_streams SET chunk_table = ?", [value])
+        result = invoke(runner, "logs", "night/t1", "--stream", "stdout", "--db", db)
+        assert "Traceback" not in result.output and result.stdout_bytes == b""
+        assert query_rows(runner, db, "select count(*) n from trials") == [{"n": 1}]
+    (root / "t1" / "stdout").write_text("error: two\n")
+    assert invoke(runner, "ingest", str(root), "--db", db, "-q").exit_code == 0
+    assert invoke(runner, "logs", "night/t1", "--stream", "stdout", "--db", db).stdout_bytes == b"error: two\n"
