@@ -114,8 +114,7 @@ def ingest(roots: list[str], *, db: str | None = None, lock_timeout: float | Non
             from .store import open_store
 
             with open_store(db, lock_timeout=lock_timeout) as store:
-                report = run_pipeline(store, list(roots), opts, warn or _quiet, run=run,
-                                      **({"reader": reader} if reader is not None else {}))
+                report = run_pipeline(store, list(roots), opts, warn or _quiet, reader=reader, run=run)
     except ParseError as exc:
         raise AnalyzerError(exc.problem) from exc
     empty = [root for root, n in report.trials_per_root.items() if n == 0]

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
@@ -31,9 +31,6 @@ from .safe_io import display
 from .studies import ERROR_COLUMNS, ingest_studies
 from .trial import SAMPLE_COLUMNS, ParsedTrial, parse_trial
 from .unchanged import Replay, Walk, forget_all, record, walk
-
-if TYPE_CHECKING:
-    pass
 
 _ERROR_SCHEMA = ERROR_COLUMNS
 
@@ -242,13 +239,13 @@ def default_limit_mb(text: str | None) -> float | None:
 
 
 def ingest(store: Store, roots: list[str], opts: IngestOptions, warn: Warn,
-           reader: BatchReader = read_locally, run: Walk | None = None) -> IngestReport:
+           reader: BatchReader | None = None, run: Walk | None = None) -> IngestReport:
     """Ingest every trial under `roots` into `store`; see spec/artifacts.md for the guarantees.
 
     A trial is read again only when its artifacts changed (names, sizes, mtimes); ingest options
     are not part of that fingerprint. `--default-memory-limit` is applied to every trial found.
-    `reader` is the engine that turns batches of artifacts into read batches (local or Ray); the
-    writes stay here, in this process, in batch order. `run`: the walk already done by the
+    `reader` is the engine that turns batches of artifacts into read batches (None: the local
+    one, read_locally; or Ray); the writes stay here, in this process, in batch order. `run`: the walk already done by the
     caller (unchanged.walk); its digest is recorded when a later run could replay this one."""
     report = IngestReport()
     stamp = _now()
@@ -268,7 +265,7 @@ def ingest(store: Store, roots: list[str], opts: IngestOptions, warn: Warn,
     report.trials_skipped = len(found.trials) - len(todo)
 
     with Progress(len(todo), opts.progress) as progress:
-        for data in reader(list(_batches(todo)), opts.study, stamp, progress):
+        for data in (reader or read_locally)(list(_batches(todo)), opts.study, stamp, progress):
             write_batch(store, data, ids, stamp, warn, report)
             del data  # before the reader is asked for the next batch (bounded memory)
 
