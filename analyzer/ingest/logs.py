@@ -33,6 +33,7 @@ import polars as pl
 CHUNK_BYTES = 4 << 20
 BATCH_BYTES = 16 << 20
 TAIL_LINES = 20
+TAIL_BYTES = 65536   # the last bytes of a log its tail lines are cut from
 MAX_CANDIDATES_PER_STREAM = 4000
 MAX_LINE_CHARS = 2000
 COMPRESS_LEVEL = 1      # zstd level: see benchmarks/RESULTS.md (level 3 costs ~40 % more CPU for ~3 % less)
@@ -475,17 +476,16 @@ def _read_pass(files: list[LogFile], stats: list[FileStats], problems: list[str 
                         if not (block.isascii() and rest.isascii()):
                             st.invalid_utf8_bytes += _invalid_utf8(b"".join(parts))
                         take(parts, n)
-                        tail = (tail + block[-65536:] + rest)[-65536:] if len(block) < 65536 \
-                            else (block[-65536:] + rest)[-65536:]
+                        tail = (tail + block[-TAIL_BYTES:] + rest)[-TAIL_BYTES:]
                         if batch.nbytes >= BATCH_BYTES:
                             flush()
                     st.lines = line_no - 1
                     lines = tail.split(b"\n")
                     if lines and lines[-1] == b"":
                         lines.pop()
-                    for i, raw in enumerate(lines[-TAIL_LINES:]):
-                        kept_n = len(lines[-TAIL_LINES:])
-                        tails.append({"file_id": file_id, "line_no": st.lines - kept_n + 1 + i,
+                    tail_lines = lines[-TAIL_LINES:]
+                    for i, raw in enumerate(tail_lines):
+                        tails.append({"file_id": file_id, "line_no": st.lines - len(tail_lines) + 1 + i,
                                       "text": raw.rstrip(b"\r").decode("utf-8", "replace")[:MAX_LINE_CHARS]})
             except OSError as exc:
                 st.error = exc.strerror or str(exc)
