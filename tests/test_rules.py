@@ -34,17 +34,15 @@ def _ties(root) -> None:
                               "Error: routing failed\nError: routing failed\n")
 
 
-def test_partition_sizes_give_identical_views_on_the_generic_sample(runner, tmp_path, monkeypatch):
-    """The fast twin of the slow test below: sample_logs' 13 generic trials plus the ties."""
-    root = tmp_path / "generic"
-    shutil.copytree(REPO / "sample_logs" / "generic", root)
-    _ties(root)
-    db = str(tmp_path / "s.duckdb")
+def _same_views_whatever_the_partitions(runner, root, db, monkeypatch, sizes) -> None:
+    """Ingest and classify `root`, then classify again with each (trials, lines) partition size
+    (lines None: the default): every view stays as the first classification made it."""
     ingest_and_classify(runner, root, db)
     first = _dump(runner, db)
-    for trials, lines in ((4, 1_000_000), (5, 20)):  # one trial per partition: the slow test below
+    for trials, lines in sizes:
         monkeypatch.setattr(jobs, "TRIALS_PER_PARTITION", trials)
-        monkeypatch.setattr(jobs, "LINES_PER_PARTITION", lines)
+        if lines is not None:
+            monkeypatch.setattr(jobs, "LINES_PER_PARTITION", lines)
         assert invoke(runner, "classify", "--db", db, "-q").exit_code == 0
         again = _dump(runner, db)
         for view in VIEWS:
@@ -52,23 +50,22 @@ def test_partition_sizes_give_identical_views_on_the_generic_sample(runner, tmp_
     assert first["failures"].count("routing_failed") >= 1
 
 
+def test_partition_sizes_give_identical_views_on_the_generic_sample(runner, tmp_path, monkeypatch):
+    """The fast twin of the slow test below: sample_logs' 13 generic trials plus the ties."""
+    root = tmp_path / "generic"
+    shutil.copytree(REPO / "sample_logs" / "generic", root)
+    _ties(root)
+    # one trial per partition: the slow test below
+    _same_views_whatever_the_partitions(runner, root, str(tmp_path / "s.duckdb"), monkeypatch,
+                                        [(4, 1_000_000), (5, 20)])
+
+
 @pytest.mark.slow
 def test_same_store_and_rules_give_identical_views_whatever_the_partition_size(runner, sample_root, tmp_path,
                                                                                 monkeypatch):
-    # a trial whose lines tie on precedence (two rules of one precedence on one line, and twice)
-    make_generic_trial(sample_root / "generic", "ties", "1",
-                       stderr="[ERROR GRT-0116] Global routing finished with congestion.\n"
-                              "Error: routing failed\nError: routing failed\n")
-    db = str(tmp_path / "s.duckdb")
-    ingest_and_classify(runner, sample_root, db)
-    first = _dump(runner, db)
-    for size in (1, 3, 7):
-        monkeypatch.setattr(jobs, "TRIALS_PER_PARTITION", size)
-        assert invoke(runner, "classify", "--db", db, "-q").exit_code == 0
-        again = _dump(runner, db)
-        for view in VIEWS:
-            assert again[view] == first[view], f"{view} differs with partitions of {size}"
-    assert first["failures"].count("routing_failed") >= 1
+    _ties(sample_root / "generic")
+    _same_views_whatever_the_partitions(runner, sample_root, str(tmp_path / "s.duckdb"), monkeypatch,
+                                        [(1, None), (3, None), (7, None)])
 
 
 def test_shipped_rules_are_valid_and_their_examples_hold():
