@@ -91,7 +91,6 @@ def ingest(roots: list[str], *, db: str | None = None, lock_timeout: float | Non
     problem as it is met. `engine="ray"` reads the trials as Ray tasks (on the cluster at
     `ray_address`); the store is written here either way."""
     from .ingest import ParseError
-    from .ingest.config import memory_limit_mb
     from .ingest.outcome import IngestOptions, IngestReport
     from .ingest.unchanged import recorded, walk
     from .store import default_db_path
@@ -101,6 +100,8 @@ def ingest(roots: list[str], *, db: str | None = None, lock_timeout: float | Non
     reader = _reader(engine, ray_address)  # before the store is opened: a missing Ray creates nothing
     try:
         if default_memory_limit:
+            from .ingest.config import memory_limit_mb  # (PyYAML: only when needed)
+
             memory_limit_mb(default_memory_limit, "--default-memory-limit")  # a bad size is an error either way
         run = walk(list(roots), study, config, default_memory_limit)
         # an unchanged corpus: the recorded result, without importing the pipeline (Polars)

@@ -12,10 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
-
 if TYPE_CHECKING:
+    import _duckdb as duckdb
     import polars as pl
+else:
+    try:  # DuckDB's engine alone; python_api() adds the duckdb package's Python side
+        import _duckdb as duckdb
+    except ImportError:  # a DuckDB laid out otherwise: the package, whole
+        import duckdb
 
 from .errors import QueryError, StoreLockedError, StoreSchemaError
 from .resources import resource_dir
@@ -76,12 +80,23 @@ class QueryResult:
     rows: list[tuple[Any, ...]]
 
 
+def python_api() -> None:
+    """Load the duckdb package's Python side: it adds `.sql()`, `.pl()` and scans of Polars and
+    Arrow frames to the engine's classes. Importing it costs about 0.1 s (its relation API,
+    importlib.metadata), a fifth of a no-op re-ingest, which reads one row of `meta` with plain
+    `execute` and needs none of it (`open_store(engine_only=True)`)."""
+    import duckdb  # noqa: F401
+
+
 class Store:
     """An open DuckDB store. Use `open_store`; close it (or use it as a context manager)."""
 
     sandboxed = False
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: str, read_only: bool,
+                 engine_only: bool = False) -> None:
+        if not engine_only:
+            python_api()
         self.con = con
         self.path = path
         self.read_only = read_only
@@ -517,12 +532,14 @@ READ_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA", "CALL"}
 
 def open_store(path: str | None = None, *, read_only: bool = False,
                lock_timeout: float | None = None, sandbox: bool = False,
-               allow_files: Sequence[str] = (), create: bool = True) -> Store:
+               allow_files: Sequence[str] = (), create: bool = True, engine_only: bool = False) -> Store:
     """Open (and for writers create or migrate) the store at `path`.
 
     `sandbox` (for `analyzer query`): read-only, external access disabled except reading under
     `allow_files`, no extensions, configuration locked, and only reading statements run.
-    `create=False`: a missing store is an error (commands that only make sense on data)."""
+    `create=False`: a missing store is an error (commands that only make sense on data).
+    `engine_only` (read-only): only `scalar` works, without importing the duckdb package's Python
+    side (see python_api)."""
     path = path or default_db_path()
     read_only = read_only or sandbox
     if (read_only or not create) and not Path(path).exists():
@@ -532,7 +549,7 @@ def open_store(path: str | None = None, *, read_only: bool = False,
     if not read_only and not Path(path).exists():
         config["storage_compatibility_version"] = STORAGE_VERSION
     con = _connect(path, read_only, lock_timeout_seconds(lock_timeout), config)
-    store = Store(con, path, read_only)
+    store = Store(con, path, read_only, engine_only=engine_only and read_only)
     try:
         _check_version(store)
         if not read_only:

@@ -122,14 +122,15 @@ def test_a_damaged_record_is_ignored(runner, tmp_path, db):
         assert stored[0][0] != value
 
 
-def test_unchanged_reingest_loads_neither_polars_nor_yaml(tmp_path):
+def test_unchanged_reingest_loads_neither_polars_nor_yaml_nor_duckdbs_python_side(tmp_path):
     root = _root(tmp_path)
     db = str(tmp_path / "s.duckdb")
     code = ("import sys\nfrom analyzer.cli import main\n"
             f"sys.argv = ['analyzer', 'ingest', {str(root)!r}, '--db', {db!r}, '-q']\n"
             "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
-            "import json\nprint(json.dumps(sorted({'polars', 'yaml', 'zstandard'} & set(sys.modules))))")
+            "import json\nprint(json.dumps(sorted({'polars', 'yaml', 'zstandard', 'duckdb'} & set(sys.modules))))")
     runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
             for _ in range(2)]
     loaded = [json.loads(r.stdout.strip().splitlines()[-1]) for r in runs]
-    assert "polars" in loaded[0] and loaded[1] == []  # the first run read the trials; the second did not
+    # the first run read the trials; the second read one meta row with DuckDB's engine alone
+    assert {"polars", "duckdb"} <= set(loaded[0]) and loaded[1] == []

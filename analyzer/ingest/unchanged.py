@@ -83,7 +83,7 @@ def recorded(db: str, run: Walk, lock_timeout: float | None) -> Replay | None:
     if run.digest is None or not os.path.isfile(db):
         return None
     try:
-        with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
+        with open_store(db, read_only=True, lock_timeout=lock_timeout, engine_only=True) as store:
             value = store.scalar("SELECT value FROM meta WHERE key = ?", [run.key])
     except StoreSchemaError:  # empty, older or not a store: the full pass creates, migrates or says why
         return None
