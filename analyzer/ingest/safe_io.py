@@ -59,7 +59,12 @@ def open_regular(path: str) -> BinaryIO:
 def read_capped(path: str, cap: int = MAX_SMALL_FILE) -> bytes:
     """At most `cap` bytes of a regular file; ParseError if there are more (never trusts st_size)."""
     with open_regular(path) as fh:
-        data = fh.read(cap + 1)
+        # read(n) allocates n bytes first: ask for the size fstat gives (+1, so a file larger
+        # than it says still reads on, up to the cap), not for the cap (64 MiB per small file)
+        size = os.fstat(fh.fileno()).st_size
+        data = fh.read(min(size, cap) + 1)
+        if len(data) > size and len(data) <= cap:
+            data += fh.read(cap + 1 - len(data))
     if len(data) > cap:
         raise ParseError(f"larger than {cap >> 20} MiB, too large for this kind of file",
                          "the file was skipped")
