@@ -89,11 +89,11 @@ def stored_logs(logs: list[LogFile], scan: LogScan, keys: pl.DataFrame
 
 
 def write_stored_logs(store: Store, trial_ids: pl.Series, logs: list[LogFile], scan: LogScan,
-                      keys: pl.DataFrame) -> None:
-    """Replace these trials' stored logs (inside the caller's transaction)."""
+                      keys: pl.DataFrame, fresh: bool = False) -> None:
+    """Replace these trials' stored logs (inside the caller's transaction); `fresh`: none stored yet."""
     streams, chunks = stored_logs(logs, scan, keys)
     used = sorted({log.full for log in logs}) or [True]
-    store.replace_trial_logs(trial_ids, streams, chunks, [vocabulary(full) for full in used])
+    store.replace_trial_logs(trial_ids, streams, chunks, [vocabulary(full) for full in used], fresh)
 
 
 def _decompressor() -> zstandard.ZstdDecompressor:

@@ -25,6 +25,12 @@ class TrialIds:
     def __init__(self, known: pl.DataFrame) -> None:
         self.by_dir: dict[str, str] = dict(zip(known["trial_dir"].to_list(), known["trial_id"].to_list()))
         self.owner: dict[str, str] = {tid: d for d, tid in self.by_dir.items()}
+        self.stored = frozenset(self.owner)  # ids the store held before this run
+
+    def all_new(self, trial_ids: list[str]) -> bool:
+        """None of these ids was stored before this run: no row of theirs to replace (every row a
+        batch writes goes in with its trial_facts row, in one transaction)."""
+        return self.stored.isdisjoint(trial_ids)
 
     def assign(self, trial_dir: str, readable: str) -> str:
         """The id of `trial_dir`: the one it has, else `readable` if free, else `readable@hash`."""

@@ -220,10 +220,12 @@ def write_batch(store: Store, data: ReadBatch, ids: TrialIds, stamp: datetime, w
         [{"ingested_at": stamp, "root": p.rec.root, "study": p.rec.study, "trial_id": p.rec.trial_id,
           "path": path, "error": error, "hint": hint} for p in parses for path, error, hint in p.errors],
         schema=_ERROR_SCHEMA)
+    fresh = ids.all_new(trials["trial_id"].to_list())
     store.replace_trials(TRIAL_TABLES, trials, {"log_lines": lines, "memory_sample_rows": samples,
                                                 "ingest_error_rows": errors},
                          # whole logs, compressed (logstore.py), in the same transaction
-                         also=lambda: write_stored_logs(store, trials["trial_id"], logs, scan, keys))
+                         also=lambda: write_stored_logs(store, trials["trial_id"], logs, scan, keys, fresh),
+                         fresh=fresh)
     for row in errors.iter_rows(named=True):
         warn(f"{row['path']}: {row['error']}; {row['hint']}")
     report.errors += errors.height
