@@ -156,7 +156,7 @@ def late_rule_matches(store: Store, rules: RuleSet, trials: pl.DataFrame, every_
                 m = batch.located(batch.lines.filter(hit).with_columns(batch.piece()))
             else:
                 m = batch.located(batch.lines.with_columns(batch.piece())
-                                  .filter(hit & pl.col("piece").is_in(pl.Series(pieces, dtype=pl.UInt32))))
+                                  .filter(hit & pl.col("piece").is_in(pl.Series(pieces, dtype=pl.UInt32).implode())))
             if m.height:
                 found.append(m.select(pl.col("trial_id"), pl.lit(rid).alias("rule_id"), "stream", "line_no",
                                       _clean()))

@@ -320,7 +320,9 @@ class Store:
         stream) pairs, in the targets' order then chunk order. One indexed lookup per trial, in
         the chunk table log_streams names: a scan of log_chunks would materialize the blobs of
         every row it passes (RSS 138 -> 520 MiB for 180 chunks of the dense benchmark), the
-        index scan only the trial's."""
+        index scan only the trial's. DuckDB's cache of the blocks read is emptied as it goes
+        (_evict_cached_blocks), with the memory limit of cap_log_memory."""
+        self.cap_log_memory()
         cur = self.con.cursor()
         read = 0
         try:
@@ -420,18 +422,19 @@ class Store:
             return int(self.frame_file("ingest_count_errors").item())
 
 
-def _evict_cached_blocks(con: duckdb.DuckDBPyConnection) -> None:
+def _evict_cached_blocks(con: duckdb.DuckDBPyConnection, limit: str = LOG_WRITE_MEMORY_LIMIT) -> bool:
     """Drop the blocks DuckDB keeps cached after a read, and give their memory back. Whole-log
     chunks are read once, but each blob read caches its blocks and those of its row's other
     columns (about 3x the compressed bytes: 60 MiB for 19 MiB of chunks) until the memory limit
     is reached. Asking for a tiny limit evicts every unpinned block (DuckDB refuses the limit
     itself when more is in use, e.g. an open write transaction's own rows: nothing is lost);
-    setting the limit back returns the freed memory to the OS."""
-    limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    setting the limit back (`limit`, exact: current_setting rounds it) returns the freed memory
+    to the OS. True: every cached block went."""
     try:
         con.execute(f"SET memory_limit = '{EVICT_MEMORY_LIMIT}'")
+        return True
     except duckdb.OutOfMemoryException:
-        pass  # evicted what could be
+        return False  # evicted what could be
     finally:
         con.execute(f"SET memory_limit = '{limit}'")
 
