@@ -422,21 +422,21 @@ class Store:
             return int(self.frame_file("ingest_count_errors").item())
 
 
-def _evict_cached_blocks(con: duckdb.DuckDBPyConnection, limit: str = LOG_WRITE_MEMORY_LIMIT) -> bool:
+def _evict_cached_blocks(con: duckdb.DuckDBPyConnection) -> bool:
     """Drop the blocks DuckDB keeps cached after a read, and give their memory back. Whole-log
     chunks are read once, but each blob read caches its blocks and those of its row's other
     columns (about 3x the compressed bytes: 60 MiB for 19 MiB of chunks) until the memory limit
     is reached. Asking for a tiny limit evicts every unpinned block (DuckDB refuses the limit
     itself when more is in use, e.g. an open write transaction's own rows: nothing is lost);
-    setting the limit back (`limit`, exact: current_setting rounds it) returns the freed memory
-    to the OS. True: every cached block went."""
+    setting the limit of cap_log_memory back (exact: current_setting would give it rounded)
+    returns the freed memory to the OS. True: every cached block went."""
     try:
         con.execute(f"SET memory_limit = '{EVICT_MEMORY_LIMIT}'")
         return True
     except duckdb.OutOfMemoryException:
         return False  # evicted what could be
     finally:
-        con.execute(f"SET memory_limit = '{limit}'")
+        con.execute(f"SET memory_limit = '{LOG_WRITE_MEMORY_LIMIT}'")
 
 
 def _lock_pid(message: str) -> str:
