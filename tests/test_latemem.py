@@ -128,3 +128,26 @@ def test_an_eviction_inside_a_write_transaction_loses_nothing(noisy_store, tmp_p
     assert evicted and all(evicted) is spill  # without a place to spill them: refused
     line = _noisy_log(7778).splitlines()[7777]
     assert found.select("rule_id", "stream", "line_no", "text").rows() == [("late_step", "stdout", 7778, line)]
+
+
+@pytest.mark.parametrize("per_read", [1, 1000])
+def test_rules_test_counts_each_matching_line_of_successes_once(shared_sample, tmp_path, monkeypatch, per_read):
+    """`rules test`: a rule's lines on successful trials, from kept lines read a few trials at a
+    time and from the stored logs, equal a plain search of the whole logs; the example is the
+    first matching line of the first trial."""
+    import analyzer.rulestest as rulestest
+
+    db = shared_sample.store(tmp_path / "s.duckdb")
+    path = tmp_path / "late.toml"
+    path.write_text(LATE_RULES)
+    monkeypatch.setattr(rulestest, "SUCCESS_TRIALS_PER_READ", per_read)
+    with open_store(db, read_only=True) as store:
+        got = rulestest.rules_test(store, path).on_success
+        ok = store.frame("SELECT trial_id, true AS failed FROM trials WHERE outcome = 'success'")
+        expected = _expected(store, _rules(tmp_path), ok)
+    assert ok.height > 5 and expected
+    rows = {r["rule"]: r for r in got.iter_rows(named=True)}
+    for rule in ("late_words", "late_digits"):
+        mine = sorted(e for e in expected if e[1] == rule)
+        assert (rows[rule]["lines"], rows[rule]["trials"]) == (len(mine), len({e[0] for e in mine}))
+        assert (rows[rule]["example_trial"], rows[rule]["example_line"]) == (mine[0][0], mine[0][4][:160])
