@@ -145,14 +145,21 @@ def late_rule_matches(store: Store, rules: RuleSet, trials: pl.DataFrame, every_
         return pl.DataFrame(schema=MATCH_SCHEMA)
     by_id = {r.id: r for rs in late.values() for r in rs}
     found: list[pl.DataFrame] = []
-    targets_frame = pairs.select("trial_id", "stream").unique()
-    for lines in _stored_lines(store, targets_frame):
-        hits = lines.join(pairs, on=["trial_id", "stream"], how="inner")
-        for rid in hits["rule_id"].unique().to_list():
-            rule = by_id[rid]
-            m = hits.filter((pl.col("rule_id") == rid) & pl.col("text").str.contains(rule.regex))
+    for batch in _stored_batches(store, pairs.select("trial_id", "stream").unique()):
+        # rules per piece (small), then each rule's regex over the text alone: only the lines it
+        # matches get their trial, stream and line number (a join of every line copied them all)
+        applies = (batch.pieces.join(pairs, on=["trial_id", "stream"])
+                   .group_by("rule_id", maintain_order=True).agg("piece"))
+        for rid, pieces in applies.iter_rows():
+            hit = pl.col("text").str.contains(by_id[rid].regex)
+            if len(set(pieces)) == batch.pieces.height:  # the rule reads every piece of the batch
+                m = batch.located(batch.lines.filter(hit).with_columns(batch.piece()))
+            else:
+                m = batch.located(batch.lines.with_columns(batch.piece())
+                                  .filter(hit & pl.col("piece").is_in(pl.Series(pieces, dtype=pl.UInt32).implode())))
             if m.height:
-                found.append(m.select(list(MATCH_SCHEMA)).with_columns(_clean()))
+                found.append(m.select(pl.col("trial_id"), pl.lit(rid).alias("rule_id"), "stream", "line_no",
+                                      _clean()))
     return pl.concat(found) if found else pl.DataFrame(schema=MATCH_SCHEMA)
 
 
@@ -161,25 +168,41 @@ def _clean() -> pl.Expr:
     return pl.col("text").str.strip_chars_end("\r").str.slice(0, MAX_LINE_CHARS).cast(pl.Binary).cast(pl.String)
 
 
-def _stored_lines(store: Store, targets: pl.DataFrame) -> Iterator[pl.DataFrame]:
-    """trial_id, stream, line_no, text of every stored line of these (trial_id, stream) pairs,
-    in frames of about LATE_BATCH_BYTES of text."""
+class _Lines:
+    """About LATE_BATCH_BYTES of stored text as lines (`row`, `text`), and the chunks it came
+    from (`pieces`: piece, trial_id, stream, first_line, start = its first row). Lines carry no
+    trial or line number: callers filter first, then `located` adds them to the few kept."""
+
+    def __init__(self, lines: pl.DataFrame, pieces: pl.DataFrame) -> None:
+        self.lines, self.pieces = lines, pieces
+
+    def piece(self) -> pl.Expr:
+        """The piece of each line (rows of a piece are contiguous, pieces in row order)."""
+        return (pl.lit(self.pieces["start"]).search_sorted(pl.col("row").cast(pl.Int64), side="right") - 1
+                ).cast(pl.UInt32).alias("piece")
+
+    def located(self, lines: pl.DataFrame) -> pl.DataFrame:
+        """trial_id, stream, line_no, text of some of the lines (with their `piece`)."""
+        return (lines.join(self.pieces, on="piece", how="left")
+                .select("trial_id", "stream",
+                        (pl.col("row").cast(pl.Int64) - pl.col("start") + pl.col("first_line")).alias("line_no"),
+                        "text"))  # raw: callers clean only the lines they keep (_clean)
+
+
+def _stored_batches(store: Store, targets: pl.DataFrame) -> Iterator[_Lines]:
+    """Every stored line of these (trial_id, stream) pairs, in batches of about LATE_BATCH_BYTES
+    of text."""
     dec = _decompressor()
     pieces: list[bytes] = []
     meta: list[tuple[str, str, int, int]] = []   # trial_id, stream, first_line, row offset
     rows = nbytes = 0
 
-    def flush() -> pl.DataFrame:
-        text = split_lines(b"".join(pieces))
-        starts = pl.Series("start", [m[3] for m in meta], dtype=pl.Int64)
-        piece = (starts.search_sorted(text["row"].cast(pl.Int64), side="right") - 1).alias("piece")
-        lookup = pl.DataFrame({"piece": pl.Series(range(len(meta)), dtype=piece.dtype),
+    def flush() -> _Lines:
+        lookup = pl.DataFrame({"piece": pl.Series(range(len(meta)), dtype=pl.UInt32),
                                "trial_id": [m[0] for m in meta], "stream": [m[1] for m in meta],
-                               "first_line": pl.Series([m[2] for m in meta], dtype=pl.Int64), "start": starts})
-        return (text.with_columns(piece).join(lookup, on="piece", how="left")
-                .select("trial_id", "stream",
-                        (pl.col("row").cast(pl.Int64) - pl.col("start") + pl.col("first_line")).alias("line_no"),
-                        "text"))  # raw: callers clean only the lines they keep (_clean)
+                               "first_line": pl.Series([m[2] for m in meta], dtype=pl.Int64),
+                               "start": pl.Series([m[3] for m in meta], dtype=pl.Int64)})
+        return _Lines(split_lines(b"".join(pieces)), lookup)
 
     for trial_id, stream, first_line, n_lines, data in store.iter_log_chunks(targets):
         raw = dec.decompress(data)
@@ -220,8 +243,8 @@ def read_log(store: Store, trial_id: str, stream: str) -> Iterator[bytes]:
 def grep_log(store: Store, trial_id: str, streams: list[str], pattern: str) -> Iterator[pl.DataFrame]:
     """stream, line_no, text of the stored lines that match a Rust regex (Polars)."""
     targets = pl.DataFrame({"trial_id": [trial_id] * len(streams), "stream": streams})
-    for lines in _stored_lines(store, targets):
-        hit = lines.filter(pl.col("text").str.contains(pattern))
+    for batch in _stored_batches(store, targets):
+        hit = batch.located(batch.lines.filter(pl.col("text").str.contains(pattern)).with_columns(batch.piece()))
         if hit.height:
             yield hit.select("stream", "line_no", _clean())
 

@@ -15,6 +15,8 @@ from .logstore import late_rule_matches
 from .rules import RuleSet, _load_toml, load_rules
 from .store import Store
 
+SUCCESS_TRIALS_PER_READ = 1000  # successful trials whose kept lines are read at once
+
 
 @dataclass
 class RulesTest:
@@ -59,18 +61,32 @@ def _on_success(store: Store, rules: RuleSet, path: str | Path, result: Classifi
                                  "example_trial": pl.String, "example_line": pl.String})
     if not own or succeeded.height == 0:
         return empty
-    with store.registered("succeeded", succeeded):
-        lines = store.frame_file("rules_test_success_lines")
-    hits = [lines.filter(pl.col("stream").is_in(list(r.streams)) & pl.col("text").str.contains(r.regex))
-            .select(pl.lit(r.id).alias("rule"), "trial_id", "stream", "line_no", "text") for r in own]
+    hits = []
+    # the kept lines of SUCCESS_TRIALS_PER_READ trials at a time: all of them at once were
+    # +130 MiB at 4,000 dense trials; only the matches are held while the logs are read
+    for part in succeeded.iter_slices(SUCCESS_TRIALS_PER_READ):
+        with store.registered("succeeded", part):
+            lines = store.frame_file("rules_test_success_lines")
+        hits += [lines.filter(pl.col("stream").is_in(list(r.streams)) & pl.col("text").str.contains(r.regex))
+                 .select(pl.lit(r.id).alias("rule"), "trial_id", "stream", "line_no", "text") for r in own]
+        del lines
     # successful trials keep few lines (logs.SUCCESS_*): the rest of their stored logs is searched
     stored = late_rule_matches(store, replace(rules, rules=own),
                                succeeded.with_columns(pl.lit(True).alias("failed")), every_rule=True)
     hits.append(stored.select(pl.col("rule_id").alias("rule"), "trial_id", "stream", "line_no", "text"))
-    frame = pl.concat(hits).unique(["rule", "trial_id", "stream", "line_no"], keep="first", maintain_order=True)
-    if frame.is_empty():
+    del stored
+    # counted on the keys alone (a line found both kept and stored counts once); the text is
+    # looked up only for each rule's example: the first line (stream, line_no) of its first trial
+    key = ["rule", "trial_id", "stream", "line_no"]
+    found = pl.concat([h.select(key) for h in hits]).unique()
+    if found.is_empty():
         return empty
-    return (frame.sort("rule", "trial_id").group_by("rule", maintain_order=True).agg(
+    counts = found.sort(key).group_by("rule", maintain_order=True).agg(
         pl.col("trial_id").n_unique().alias("trials"), pl.len().alias("lines"),
-        pl.col("trial_id").first().alias("example_trial"), pl.col("text").first().str.slice(0, 160)
-        .alias("example_line")))
+        pl.col("trial_id").first().alias("example_trial"), pl.col("stream").first(), pl.col("line_no").first())
+    del found
+    first = counts.select("rule", pl.col("example_trial").alias("trial_id"), "stream", "line_no")
+    texts = (pl.concat([h.join(first, on=key, how="semi") for h in hits])
+             .unique("rule", keep="first", maintain_order=True).select("rule", "text"))
+    return (counts.join(texts, on="rule", how="left", maintain_order="left")
+            .select("rule", "trials", "lines", "example_trial", pl.col("text").str.slice(0, 160).alias("example_line")))

@@ -43,6 +43,8 @@ DUCKDB_MAGIC = b"DUCK"  # bytes 8..12 of every DuckDB database file
 # files. Version 1 is the first schema, so there is no step yet.
 MIGRATIONS: list[tuple[int, str]] = [(2, "0002_views_2026_11")]
 LOG_WRITE_MEMORY_LIMIT = "100MB"  # DuckDB's buffer cache while an ingest writes whole logs
+LOG_READ_EVICT_BYTES = 8 << 20  # compressed log chunks read between evictions of DuckDB's cache
+EVICT_MEMORY_LIMIT = "1MB"  # the momentary limit that evicts it (see _evict_cached_blocks)
 
 
 def default_db_path() -> str:
@@ -335,8 +337,11 @@ class Store:
         stream) pairs, in the targets' order then chunk order. One indexed lookup per trial, in
         the chunk table log_streams names: a scan of log_chunks would materialize the blobs of
         every row it passes (RSS 138 -> 520 MiB for 180 chunks of the dense benchmark), the
-        index scan only the trial's."""
+        index scan only the trial's. DuckDB's cache of the blocks read is emptied as it goes
+        (_evict_cached_blocks), with the memory limit of cap_log_memory."""
+        self.cap_log_memory()
         cur = self.con.cursor()
+        read = 0
         try:
             wanted: dict[str, list[str]] = {}
             for trial_id, stream in targets.select("trial_id", "stream").iter_rows():
@@ -346,9 +351,15 @@ class Store:
                 rows = [row for table in held.get(trial_id, []) for row in cur.execute(
                     f"SELECT stream, first_line, n_lines, data FROM {quote_identifier(table)} "
                     "WHERE trial_id = ? ORDER BY chunk_no", [trial_id]).fetchall()]
+                read += sum(len(row[3]) for row in rows)
+                if read >= LOG_READ_EVICT_BYTES:
+                    _evict_cached_blocks(cur)
+                    read = 0
                 for stream in streams:
                     yield from ((trial_id, s, f, n, d) for s, f, n, d in rows if s == stream)
         finally:
+            if read:
+                _evict_cached_blocks(cur)
             cur.close()
 
 
@@ -431,6 +442,23 @@ class Store:
                 self.registered("_found_studies", frames["_found_studies"]), \
                 self.registered("_found_roots", frames["_found_roots"]):
             return int(self.frame_file("ingest_count_errors").item())
+
+
+def _evict_cached_blocks(con: duckdb.DuckDBPyConnection) -> bool:
+    """Drop the blocks DuckDB keeps cached after a read, and give their memory back. Whole-log
+    chunks are read once, but each blob read caches its blocks and those of its row's other
+    columns (about 3x the compressed bytes: 60 MiB for 19 MiB of chunks) until the memory limit
+    is reached. Asking for a tiny limit evicts every unpinned block (DuckDB refuses the limit
+    itself when more is in use, e.g. an open write transaction's own rows: nothing is lost);
+    setting the limit of cap_log_memory back (exact: current_setting would give it rounded)
+    returns the freed memory to the OS. True: every cached block went."""
+    try:
+        con.execute(f"SET memory_limit = '{EVICT_MEMORY_LIMIT}'")
+        return True
+    except duckdb.OutOfMemoryException:
+        return False  # evicted what could be
+    finally:
+        con.execute(f"SET memory_limit = '{LOG_WRITE_MEMORY_LIMIT}'")
 
 
 def _lock_pid(message: str) -> str:
