@@ -185,8 +185,10 @@ def compact_text(col: str = "text") -> pl.Expr:
 def split_lines(data: bytes) -> pl.DataFrame:
     """`row` (from 0) and `text` of every line. Polars' CSV reader with one column and no
     quoting splits lines at native speed on all cores; invalid UTF-8 is replaced."""
+    from .rgscan import one_column
+
     return pl.read_csv(
-        data, has_header=False, separator="\x1f", quote_char=None, schema={"text": pl.String},
+        one_column(data), has_header=False, separator="\x1f", quote_char=None, schema={"text": pl.String},
         encoding="utf8-lossy", truncate_ragged_lines=True, raise_if_empty=False, row_index_name="row",
     )
 

@@ -169,7 +169,7 @@ class RgScan(Generic[F]):
         self.error = f"rg exited {code}: {stderr.strip()[-300:]}"
 
     def _parse(self, data: bytes) -> None:
-        raw = pl.read_csv(data, has_header=False, separator="\x1f", quote_char=None,
+        raw = pl.read_csv(one_column(data), has_header=False, separator="\x1f", quote_char=None,
                           schema={"raw": pl.String}, encoding="utf8-lossy", truncate_ragged_lines=True,
                           raise_if_empty=False)
         if raw.is_empty():
@@ -196,6 +196,16 @@ class RgScan(Generic[F]):
         if not self.frames:
             return pl.DataFrame(schema={"file_id": pl.Int64, "line_no": pl.Int64, "text": pl.String})
         return pl.concat(self.frames)
+
+
+COLUMN_SEPARATOR = b"\x1f"  # the CSV separator lines are read with: one column, no quoting
+
+
+def one_column(data: bytes) -> bytes:
+    """`data` as lines of one CSV column for Polars' reader: the separator byte, which binary
+    garbage in a log holds, becomes U+FFFD as invalid bytes do (otherwise a first line holding it
+    fails the read, and a later one loses its text after it)."""
+    return data.replace(COLUMN_SEPARATOR, "\ufffd".encode()) if COLUMN_SEPARATOR in data else data
 
 
 def _names_a_path(line: str, paths: set[str]) -> bool:
