@@ -263,7 +263,7 @@ class Store:
         # lost or changed a name must not keep the old chunks to be read with the new ones
         if not fresh:
             self.delete_trials(["log_streams", *tables], trial_ids)
-        current = self._current_chunk_table(tables)
+        current = self._current_chunk_table(tables, int(streams["compressed_bytes"].sum() or 0))
         self.insert("log_streams", streams.with_columns(pl.lit(current).alias("chunk_table")))
         for frame in chunks or ():
             self.insert(current, frame)
@@ -301,16 +301,20 @@ class Store:
                 held.setdefault(trial_id, []).append(table)
         return held
 
-    def _current_chunk_table(self, tables: list[str]) -> str:
+    def _current_chunk_table(self, tables: list[str], incoming: int = 0) -> str:
         """The chunk table new chunks go to; a new one once the last holds LOG_CHUNK_TABLE_BYTES.
         DuckDB rewrites a table's last row group whole at every checkpoint after an append (and
         starts a new one only after 122,880 rows or a reopen), so chunks appended batch after
         batch to one table cost a rewrite of all of them per batch: 4 GB of dense logs took 44 s
         of commits, growing per batch, and RSS grew to 610 MiB. Tables of bounded size bound it."""
         current = tables[-1]
-        fill = self.scalar(f"SELECT coalesce(sum(compressed_bytes), 0) FROM log_streams "
-                           f"WHERE {self._chunk_table_column()} = ?", [current])
-        if int(fill or 0) < LOG_CHUNK_TABLE_BYTES:
+        fill = int(self.scalar(f"SELECT coalesce(sum(compressed_bytes), 0) FROM log_streams "
+                               f"WHERE {self._chunk_table_column()} = ?", [current]) or 0)
+        # `incoming` bytes are about to go in: a table never passes the bound (but by one
+        # transaction's own bytes, when it starts empty). The whole table is rewritten at a
+        # checkpoint, within DuckDB's memory limit: one grown to 128 MB under the ingest's
+        # 100 MB failed with "autocheckpoint failed", a FATAL error.
+        if fill == 0 or fill + incoming <= LOG_CHUNK_TABLE_BYTES:
             return current
         m = CHUNK_TABLE_NAME.fullmatch(current)
         new = f"log_chunks_{int(m.group(1) or 0) + 1 if m else len(tables)}"

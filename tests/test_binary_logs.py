@@ -58,3 +58,54 @@ def test_the_two_scanners_keep_the_same_lines_of_garbage(runner, tmp_path, monke
         kept.append(query_rows(runner, db, "select trial_id, stream, line_no, text from trial_log_lines "
                                            "order by all"))
     assert kept[0] == kept[1] and len(kept[0]) > 100
+
+
+def _incompressible(seed: int, nbytes: int) -> bytes:
+    rng = random.Random(seed)
+    body = rng.randbytes(nbytes).replace(b"\n", b" ")
+    return b"error: a failure line\n" + b"\n".join(body[i:i + 200] for i in range(0, len(body), 200)) + b"\n"
+
+
+def test_incompressible_batches_are_written_in_transactions_that_fit(runner, tmp_path, monkeypatch):
+    """A batch whose compressed logs pass TRANSACTION_LOG_BYTES is written as several transactions
+    of whole trials, and no chunk table grows past its bound: the same views as one transaction."""
+    from analyzer import store as store_module
+    from analyzer.ingest import pipeline
+
+    root = tmp_path / "study"
+    for i in range(6):
+        make_generic_trial(root, f"t{i}", "1" if i % 2 else "0", stdout=_incompressible(i, 40_000))
+    views = "select * from trials order by trial_id", "select * from trial_log_lines order by all"
+    dbs = {}
+    for name, txn_bytes, table_bytes in (("one", 1 << 30, 1 << 30), ("split", 50_000, 90_000)):
+        monkeypatch.setattr(pipeline, "TRANSACTION_LOG_BYTES", txn_bytes)
+        monkeypatch.setattr(store_module, "LOG_CHUNK_TABLE_BYTES", table_bytes)
+        dbs[name] = str(tmp_path / f"{name}.duckdb")
+        assert invoke(runner, "ingest", str(root), "--db", dbs[name], "-q").exit_code == 0
+        assert invoke(runner, "classify", "--db", dbs[name], "-q").exit_code == 0
+    tables = query_rows(runner, dbs["split"], "select chunk_table, sum(compressed_bytes) as b, count(*) as n "
+                                              "from log_streams group by 1 order by 1")
+    assert len(tables) >= 3  # the chunks spread over several tables ...
+    assert all(t["b"] <= 90_000 or t["n"] == 1 for t in tables)  # ... none past its bound
+    for sql in (*views, "select * from failures order by trial_id"):
+        one = [{k: v for k, v in r.items() if k != "ingested_at"} for r in query_rows(runner, dbs["one"], sql)]
+        split = [{k: v for k, v in r.items() if k != "ingested_at"} for r in query_rows(runner, dbs["split"], sql)]
+        assert one == split
+    for i in range(6):
+        out = invoke(runner, "logs", f"study/t{i}", "--db", dbs["split"], "--stream", "stdout")
+        assert out.stdout_bytes == _incompressible(i, 40_000)
+
+
+@pytest.mark.slow
+def test_a_full_batch_of_incompressible_logs_is_ingested(runner, tmp_path, db):
+    """136 MB of random bytes in 34 trials: one read batch whose compressed logs are as large as
+    the logs. As one transaction it failed (DuckDB: "failed to pin block"), losing the batch."""
+    root = tmp_path / "study"
+    for i in range(34):
+        make_generic_trial(root, f"t{i:02d}", "1", stdout=random.Random(i).randbytes(4 << 20))
+    result = invoke(runner, "ingest", str(root), "--db", db, "-q")
+    assert result.exit_code == 0, result.output
+    rows = query_rows(runner, db, "select count(*) as n, sum(stdout_bytes) as b from trials")
+    assert rows == [{"n": 34, "b": 34 * (4 << 20)}]
+    stored = query_rows(runner, db, "select sum(size_bytes) as raw, sum(compressed_bytes) as c from trial_logs")
+    assert stored[0]["raw"] == 34 * (4 << 20) and stored[0]["c"] >= stored[0]["raw"]  # every byte kept

@@ -12,7 +12,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,7 +37,11 @@ _ERROR_SCHEMA = ERROR_COLUMNS
 TRIAL_TABLES = ("trial_facts", "log_lines", "memory_sample_rows", "ingest_error_rows",
                 "verdict_rows", "failure_rows", "evidence_rows")
 BATCH_TRIALS = 500
-BATCH_LOG_BYTES = 128 << 20  # per transaction: its kept lines and compressed logs are held until written
+BATCH_LOG_BYTES = 128 << 20  # of logs read per batch: its kept lines and compressed logs are held until written
+# Compressed log bytes per transaction. DuckDB holds a transaction's appended blobs in its memory
+# until COMMIT (its limit while ingesting: store.LOG_WRITE_MEMORY_LIMIT, 100 MB): 96 MB of them
+# failed with "failed to pin block", as a batch of incompressible logs (binary garbage) did.
+TRANSACTION_LOG_BYTES = 32 << 20
 
 _ORFS_PEAK = r"Peak memory: (\d{1,15})KB"
 _TIME_PEAK = r"Maximum resident set size \(kbytes\): (\d{1,15})"
@@ -128,6 +132,44 @@ class ReadBatch:
     parses: list[ParsedTrial]
     logs: list[LogFile]
     scan: LogScan
+
+
+def _parts(data: ReadBatch, max_bytes: int) -> list[list[int]]:
+    """The batch's trial keys in order, cut where their compressed logs pass `max_bytes` (a
+    trial is never cut: one whose logs alone pass it is a part of its own)."""
+    per_key = [0] * len(data.parses)
+    for log, st in zip(data.logs, data.scan.stats):
+        per_key[log.key] += st.compressed_bytes
+    parts: list[list[int]] = [[]]
+    size = 0
+    for key, nbytes in enumerate(per_key):
+        if parts[-1] and size + nbytes > max_bytes:
+            parts.append([])
+            size = 0
+        parts[-1].append(key)
+        size += nbytes
+    return parts
+
+
+def split_batch(data: ReadBatch, max_bytes: int | None = None) -> list[ReadBatch]:
+    """A read batch as batches of whole trials whose compressed logs fit one transaction (`max_bytes`,
+    default TRANSACTION_LOG_BYTES); usually the batch itself. Keys are renumbered within each part."""
+    parts = _parts(data, TRANSACTION_LOG_BYTES if max_bytes is None else max_bytes)
+    if len(parts) == 1:
+        return [data]
+    out = []
+    for keys in parts:
+        new_key = {old: new for new, old in enumerate(keys)}
+        mask = [log.key in new_key for log in data.logs]
+        logs = [replace(log, key=new_key[log.key]) for log, m in zip(data.logs, mask) if m]
+        stats = [st for st, m in zip(data.scan.stats, mask) if m]
+        chunks = None if data.scan.chunks is None else [
+            (new_key[c[0]], *c[1:]) for c in data.scan.chunks if c[0] in new_key]
+        lines = (data.scan.lines.filter(pl.col("key").is_in(keys))
+                 .with_columns(pl.col("key").replace_strict(new_key, return_dtype=pl.Int64)))
+        out.append(ReadBatch([data.parses[k] for k in keys], logs,
+                             LogScan(lines, stats, chunks, data.scan.scanner)))
+    return out
 
 
 def read_batch(batch: list[TrialArtifacts], study: str | None, stamp: datetime,
@@ -268,8 +310,10 @@ def ingest(store: Store, roots: list[str], opts: IngestOptions, warn: Warn,
 
     with Progress(len(todo), opts.progress) as progress:
         for data in (reader or read_locally)(list(_batches(todo)), opts.study, stamp, progress):
-            write_batch(store, data, ids, stamp, warn, report)
-            del data  # before the reader is asked for the next batch (bounded memory)
+            parts = split_batch(data)
+            del data  # written part by part, then gone before the reader is asked for the next batch
+            while parts:
+                write_batch(store, parts.pop(0), ids, stamp, warn, report)
 
     studies, crashed_ids, crashed, study_errors = ingest_studies(
         store, found.study_files, opts.config, stamp, root_errors, ids, warn)
