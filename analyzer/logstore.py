@@ -233,10 +233,16 @@ def resolve_trial(store: Store, trial: str) -> str | None:
 
 
 def read_log(store: Store, trial_id: str, stream: str) -> Iterator[bytes]:
-    """The stored bytes of one log, chunk by chunk (bounded memory)."""
+    """The stored bytes of one log, chunk by chunk (bounded memory). Where ingest did not store
+    the middle of a very large log (logs.STORED_LOG_BYTES), one line says which lines are missing."""
     dec = _decompressor()
     targets = pl.DataFrame({"trial_id": [trial_id], "stream": [stream]})
-    for *_, data in store.iter_log_chunks(targets):
+    expected = 1
+    for _, _, first_line, n_lines, data in store.iter_log_chunks(targets):
+        if first_line > expected:
+            yield (f"[analyzer: lines {expected}-{first_line - 1} of this log were not stored: "
+                   f"it passed the size the store keeps per log]\n").encode()
+        expected = first_line + n_lines
         yield dec.decompress(data)
 
 

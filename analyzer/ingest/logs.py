@@ -22,7 +22,7 @@ import os
 import stat
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -81,6 +81,9 @@ class FileStats:
     invalid_utf8_bytes: int = 0
     error: str | None = None
     compressed_bytes: int = 0
+    omitted_bytes: int = 0     # of the middle of a log past STORED_LOG_BYTES, not stored
+    omitted_lines: int = 0
+    omitted_from: int = 0      # its first line
 
 
 ChunkRow = tuple[int, str, int, int, int, int, bytes]
@@ -310,6 +313,55 @@ def _limit_malloc_arenas(arenas: int = 1) -> None:
 _limit_malloc_arenas()
 _TLS = threading.local()
 MAX_INFLIGHT = 2 * COMPRESS_THREADS + 2   # chunks read but not yet compressed (bounded memory)
+# Compressed bytes stored per log. A trial is written in one transaction, whose blobs DuckDB holds
+# in memory until COMMIT (96 MB failed under its 100 MB limit): a 1 GB log (130 MB compressed)
+# failed the whole ingest. A log past this keeps its head (3/4 of it) and its end (1/4); the
+# middle is not stored, and said so (FileStats.omitted_*). Its candidate lines come from the whole
+# log all the same. 16 MB holds about 130 MB of OpenROAD-style text.
+STORED_LOG_BYTES = 16 << 20
+
+
+class _StoredChunks:
+    """Which of one log's chunks are stored: the head while it fits 3/4 of STORED_LOG_BYTES, then
+    a rolling window of the last chunks within the rest. Compressed sizes arrive later (the zstd
+    pool): pending chunks are estimated at the log's ratio so far, and when that says the head is
+    full the log's pending chunks are settled first, so a log is cut on real sizes."""
+
+    def __init__(self, chunks: list[list[Any]], settle: Callable[[int], None], budget: int) -> None:
+        self.chunks, self.settle = chunks, settle   # the batch's rows, which this log's rows end
+        self.head_budget, self.tail_budget = budget - budget // 4, budget // 4
+        self.head: list[list[Any]] = []
+        self.tail: deque[list[Any]] = deque()
+        self.in_tail = False
+        self.omitted_bytes = 0
+        self.omitted_lines = 0
+        self.omitted_from = 0   # the first line not stored
+
+    def _estimate(self, rows: Iterable[list[Any]]) -> float:
+        rows = list(rows)
+        done = [r for r in self.head + list(self.tail) if r[5]]
+        ratio = sum(len(r[5]) for r in done) / max(1, sum(r[4] for r in done)) if done else 1.0
+        return sum(len(r[5]) if r[5] else r[4] * ratio for r in rows)
+
+    def add(self, row: list[Any]) -> None:
+        self.chunks.append(row)
+        if not self.in_tail:
+            if self._estimate([*self.head, row]) > self.head_budget and any(not r[5] for r in self.head):
+                self.settle(0)   # sizes are guesses yet: wait for the real ones (large logs only)
+            if not self.head or self._estimate([*self.head, row]) <= self.head_budget:
+                self.head.append(row)
+                return
+            self.in_tail = True
+        self.tail.append(row)
+        while len(self.tail) > 1 and self._estimate(self.tail) > self.tail_budget:
+            old = self.tail.popleft()
+            for i in range(len(self.chunks) - 1, -1, -1):
+                if self.chunks[i] is old:
+                    del self.chunks[i]
+                    break
+            self.omitted_bytes += old[4]
+            self.omitted_lines += old[3]
+            self.omitted_from = min(self.omitted_from or old[2], old[2])
 
 
 def _compress(parts: tuple[bytes, ...]) -> bytes:
@@ -444,13 +496,14 @@ def _read_pass(files: list[LogFile], stats: list[FileStats], problems: list[str 
             scan_here = file_id in polars_ids
             try:
                 fd = _open_regular(log.path)
+                stored = _StoredChunks(chunks, settle, STORED_LOG_BYTES)
                 with os.fdopen(fd, "rb") as fh:
                     line_no = 1
                     chunk_no = 0
                     tail = b""   # the last bytes read, for the tail lines
 
-                    def take(parts: tuple[bytes, ...], n: int,
-                             file_id: int = file_id, scan_here: bool = scan_here) -> None:
+                    def take(parts: tuple[bytes, ...], n: int, file_id: int = file_id,
+                             scan_here: bool = scan_here, stored: _StoredChunks = stored) -> None:
                         nonlocal line_no, chunk_no
                         if scan_here:  # the Polars scanner wants newline-ended rows: a cut
                             # line's two halves become two rows with the same line number
@@ -461,8 +514,8 @@ def _read_pass(files: list[LogFile], stats: list[FileStats], problems: list[str 
                         if pool is not None:
                             settle(MAX_INFLIGHT)
                             row = [file_id, chunk_no, line_no, n, sum(len(p) for p in parts), b""]
-                            chunks.append(row)
                             pending.append((row, pool.submit(_compress, parts)))
+                            stored.add(row)
                             chunk_no += 1
                         line_no += n
 
@@ -488,6 +541,8 @@ def _read_pass(files: list[LogFile], stats: list[FileStats], problems: list[str 
                         if batch.nbytes >= BATCH_BYTES:
                             flush()
                     st.lines = line_no - 1
+                    st.omitted_bytes, st.omitted_lines = stored.omitted_bytes, stored.omitted_lines
+                    st.omitted_from = stored.omitted_from
                     lines = tail.split(b"\n")
                     if lines and lines[-1] == b"":
                         lines.pop()

@@ -23,7 +23,7 @@ from ..store import Store
 from .config import memory_limit_mb
 from .discover import TrialArtifacts
 from .ids import TrialIds
-from .logs import LogFile, LogScan, file_size, scan_logs
+from .logs import STORED_LOG_BYTES, LogFile, LogScan, file_size, scan_logs
 from .outcome import IngestOptions, IngestReport
 from .progress import Progress
 from .record import MAX_MEMORY_MB, frame
@@ -118,6 +118,13 @@ def scan_trial_logs(parses: list[ParsedTrial], progress: Progress | None = None
         if st.error:
             p.errors.append((display(log.path), f"cannot read: {st.error}", "the trial was ingested without this log"))
             continue
+        if st.omitted_bytes:
+            last = st.omitted_from + st.omitted_lines - 1
+            p.errors.append((display(log.path), f"a {st.size_bytes / 1e6:.0f} MB log, larger than the store "
+                             f"keeps ({STORED_LOG_BYTES >> 20} MiB compressed): its lines {st.omitted_from}-{last} "
+                             f"({st.omitted_bytes / 1e6:.0f} MB) were not stored",
+                             "candidate lines were read from the whole log; `analyzer logs` and rules run "
+                             "later see its start and its end"))
         if log.stream in ("stdout", "stderr"):
             p.rec.put(f"{log.stream}_bytes", st.size_bytes)
         if st.invalid_utf8_bytes:
