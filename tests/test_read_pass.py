@@ -58,6 +58,7 @@ def small_chunks(monkeypatch):
     b"", b"x", b"one line\n", b"no newline at the end", b"\n\n\n",
     b"a" * 64 + b"\n", b"a" * 63 + b"\n" + b"b" * 10,             # a line ends right at the block
     b"a" * 1000,                                                    # one line longer than 4 blocks: cut
+    b"\n\n" + b"a" * 254,                # a last line cut at 4 blocks (256 bytes) right at the end
     b"".join(b"line %d\n" % i for i in range(200)) + b"tail",      # many chunks, an unterminated end
     b"".join(b"line %d\n" % i for i in range(40)) + b"\n" * 3,     # a small last chunk: 20 tail lines
     "é".encode() * 40 + b"\xff\xfe\n" + "ü".encode() * 40,           # UTF-8 straddling block ends

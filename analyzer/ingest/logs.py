@@ -532,7 +532,7 @@ def _read_pass(files: list[LogFile], stats: list[FileStats], problems: list[str 
                         st.size_bytes += size
                         n = _newlines(block) + _newlines(rest)
                         last = (rest or block).endswith(b"\n")
-                        if not last and size < CHUNK_BYTES + 3 * CHUNK_BYTES and not fh.peek(1):
+                        if not last and not fh.peek(1):  # (also when a cut line ends right at the end)
                             n += 1  # the file's last line, without a newline
                         if not (block.isascii() and rest.isascii()):
                             st.invalid_utf8_bytes += _invalid_utf8(b"".join(parts))
