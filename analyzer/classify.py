@@ -354,7 +354,12 @@ def ordered_trials(trials: pl.LazyFrame) -> pl.LazyFrame:
 def containment(trials: pl.LazyFrame, failures: pl.LazyFrame) -> pl.LazyFrame:
     """Replay Noodle 2's ECO class containment: the first catastrophic failure of a class blocks
     the class for the rest of the study; count trials before and after it."""
-    ordered = ordered_trials(trials).join(
+    return containment_of_ordered(ordered_trials(trials), failures)
+
+
+def containment_of_ordered(ordered: pl.LazyFrame, failures: pl.LazyFrame) -> pl.LazyFrame:
+    """`containment` of trials already in `ordered_trials` form (with `order`)."""
+    ordered = ordered.join(
         failures.select("trial_id", "failure_type", "catastrophic"), on="trial_id", how="left")
     classed = ordered.filter(pl.col("eco_class").is_not_null())
     triggers = (
@@ -382,7 +387,12 @@ def containment(trials: pl.LazyFrame, failures: pl.LazyFrame) -> pl.LazyFrame:
 
 def study_verdicts(trials: pl.LazyFrame, failures: pl.LazyFrame) -> pl.LazyFrame:
     """Per study: the first out-of-memory trial and whether the study went on after it."""
-    ordered = ordered_trials(trials).join(failures.select("trial_id", "failure_type"), on="trial_id", how="left")
+    return study_verdicts_of_ordered(ordered_trials(trials), failures)
+
+
+def study_verdicts_of_ordered(ordered: pl.LazyFrame, failures: pl.LazyFrame) -> pl.LazyFrame:
+    """`study_verdicts` of trials already in `ordered_trials` form (with `order`)."""
+    ordered = ordered.join(failures.select("trial_id", "failure_type"), on="trial_id", how="left")
     first = (ordered.filter(pl.col("failure_type") == "out_of_memory").sort("study", "order")
              .group_by("study", maintain_order=True).first()
              .select("study", pl.col("trial_id").alias("first_oom_trial_id"),
@@ -462,13 +472,22 @@ def owned(frame: pl.DataFrame) -> pl.DataFrame:
     return copied
 
 
+# what containment and study verdicts read of a trial (but its ECO class, which the verdicts give)
+REPLAY_COLUMNS = ("trial_id", "study", "started_at", "finished_at", "stage_index", "trial_index")
+
+
 def replay(trials: pl.LazyFrame, verdict_rows: pl.DataFrame, failures: pl.DataFrame,
            evidence: pl.DataFrame) -> Classification:
     """Containment and per-study verdicts, which need every trial of a study at once, over the
     concatenated partition results."""
-    classed = trials.drop("eco_class").join(verdict_rows.lazy().select("trial_id", "eco_class"), on="trial_id")
+    classed = (trials.select(*REPLAY_COLUMNS)
+               .join(verdict_rows.lazy().select("trial_id", "eco_class"), on="trial_id"))
+    # the trials put in study order once, for both (each sort of the whole history's trials made
+    # a ~70-100 MiB transient at 100,000 trials; two at once were ~180 MiB of classify's peak)
+    ordered = ordered_trials(classed).collect(engine=ENGINE).lazy()
     f_lazy = failures.lazy()
-    contained, per_study = pl.collect_all([containment(classed, f_lazy), study_verdicts(classed, f_lazy)])
+    contained, per_study = pl.collect_all([containment_of_ordered(ordered, f_lazy),
+                                           study_verdicts_of_ordered(ordered, f_lazy)], engine=ENGINE)
     return Classification(verdict_rows, failures, evidence, contained, per_study)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -136,9 +137,17 @@ def ingest(roots: list[str], *, db: str | None = None, lock_timeout: float | Non
 # -------------------------------------------------------------------------------- classify
 
 TRIALS_PER_PARTITION = 20_000
-LINES_PER_PARTITION = 400_000  # kept lines loaded at once (the dense benchmark keeps ~1,700 per trial)
-RELEVANT_LINES_PER_BATCH = 400_000  # lines rules can match, and tails, classified at once
-TRIALS_PER_BATCH = 20_000  # trials classified at once
+# Sizes measured on a 100,000-trial dense history (benchmarks/RESULTS.md, "classify memory"):
+# halving the last three from 400k/400k/20k took the peak RSS of `classify` down by ~100 MiB
+# (each partition read and each batch's classification is a transient that sets the high-water
+# mark); halving again gained ~10 MiB more for ~25 % more CPU.
+LINES_PER_PARTITION = 200_000  # kept lines loaded at once (the dense benchmark keeps ~270 per trial)
+RELEVANT_LINES_PER_BATCH = 200_000  # lines rules can match, and tails, classified at once
+TRIALS_PER_BATCH = 10_000  # trials classified at once
+# DuckDB's buffer cache while classify reads a partition's lines, and while Polars computes the
+# memory recommendations: each partition reads its own row range once, so cached blocks are
+# never read again; a lower limit evicts them (the 100 MB cache was ~70 MiB of classify's peak).
+READ_CACHE_LIMIT = "32MB"
 
 
 @dataclass
@@ -190,19 +199,38 @@ def partition_lines(store: Store, chunk: pl.DataFrame) -> pl.DataFrame:
         return store.frame_file("classify_lines", {"lo": 0 if lo is None else lo, "hi": -1 if hi is None else hi})
 
 
+@contextmanager
+def _memory_limit(store: Store, limit: str, then: str) -> Iterator[None]:
+    """DuckDB's memory limit set to `limit` for the duration, then to `then` (lowering it evicts
+    the cached blocks beyond it; blocks a transaction wrote go to DuckDB's temporary file). Set
+    by value: DuckDB reports a limit rounded, so a value read back and set again would drift."""
+    store.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        store.execute(f"SET memory_limit = '{then}'")
+
+
 def iter_partitions(store: Store, trials: pl.DataFrame, rules: RuleSet
                     ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]]:
-    """(trials, kept lines, late-rule matches) per partition; one partition in memory at a time."""
+    """(trials, kept lines, late-rule matches) per partition; one partition in memory at a time.
+    DuckDB's cache stays at READ_CACHE_LIMIT until the last partition is consumed (the caller's
+    evidence writes included), but for the late rules' reads of whole logs."""
     from .classify import with_failed
     from .logstore import late_rule_matches
+    from .store import LOG_WRITE_MEMORY_LIMIT
 
-    for located in partitions(store, trials):
-        chunk = located.drop("first_row", "last_row")
-        failed = with_failed(chunk.lazy()).select("trial_id", "failed").collect()
-        # rules the kept lines do not cover run over the whole stored logs (logstore.py); before
-        # the kept lines are read, so the two are never in memory at once (4 GB dense: -70 MiB)
-        late = late_rule_matches(store, rules, failed)
-        yield chunk, partition_lines(store, located), late
+    store.cap_log_memory()
+    located_parts = partitions(store, trials)
+    with _memory_limit(store, READ_CACHE_LIMIT, then=LOG_WRITE_MEMORY_LIMIT):
+        for located in located_parts:
+            chunk = located.drop("first_row", "last_row")
+            failed = with_failed(chunk.lazy()).select("trial_id", "failed").collect()
+            # rules the kept lines do not cover run over the whole stored logs (logstore.py); before
+            # the kept lines are read, so the two are never in memory at once (4 GB dense: -70 MiB)
+            with _memory_limit(store, LOG_WRITE_MEMORY_LIMIT, then=READ_CACHE_LIMIT):
+                late = late_rule_matches(store, rules, failed)
+            yield chunk, partition_lines(store, located), late
 
 
 def iter_batches(store: Store, trials: pl.DataFrame, rules: RuleSet
@@ -323,12 +351,15 @@ def store_memory_recommendations(store: Store, rules_version: str, oom_risk: flo
 
     from .recommend import DEFAULT_OOM_RISK, backtest, next_recommendations, trial_recommendations
     from .recommend import ENGINE as RECOMMEND_ENGINE
+    from .store import LOG_WRITE_MEMORY_LIMIT
 
     risk = DEFAULT_OOM_RISK if oom_risk is None else oom_risk
     trials = store.frame_file("recommend_trials").lazy()
-    per_trial, per_key = pl.collect_all([trial_recommendations(trials, risk), next_recommendations(trials, risk)],
-                                        engine=RECOMMEND_ENGINE)
-    replay = backtest(trials, risk, curve_risks=())  # for the report; `analyzer backtest` sweeps the risk too
+    # the blocks that read cached are of no use while Polars computes (~40 MiB at 100k trials)
+    with _memory_limit(store, READ_CACHE_LIMIT, then=LOG_WRITE_MEMORY_LIMIT):
+        per_trial, per_key = pl.collect_all([trial_recommendations(trials, risk), next_recommendations(trials, risk)],
+                                            engine=RECOMMEND_ENGINE)
+        replay = backtest(trials, risk, curve_risks=())  # for the report; `analyzer backtest` sweeps the risk too
     for table, frame in (("memory_recommendation_rows", per_trial), ("memory_next_rows", per_key),
                          ("memory_backtest_rows", replay)):
         store.execute(f"DELETE FROM {table}")
@@ -339,10 +370,15 @@ def store_memory_recommendations(store: Store, rules_version: str, oom_risk: flo
 def classify_store(store: Store, rules: RuleSet, oom_risk: float | None = None) -> Classification:
     """(Re)classify every trial of an open store and replace the stored verdicts, in one
     transaction. The evidence rows are written batch by batch as they are made (in trial_id
-    order within each batch), so the returned classification's evidence is empty."""
+    order within each batch), each batch in its own commit, to a new table that the final
+    transaction swaps in for evidence_rows: one transaction holding every appended row until
+    its COMMIT was ~85 MiB of the peak RSS at 100,000 trials. A classify killed before that
+    transaction commits leaves the old evidence in place (and the new table, dropped by the
+    next classify). The returned classification's evidence is empty."""
+    store.run_file("classify_evidence_next")
+    result = classify_stored(store, rules, evidence_to=lambda frame: store.insert("evidence_rows_next", frame))
     with store.transaction():
-        store.execute("DELETE FROM evidence_rows")
-        result = classify_stored(store, rules, evidence_to=lambda frame: store.insert("evidence_rows", frame))
+        store.run_file("classify_evidence_swap")
         _replace_verdicts(store, result, rules, oom_risk)
     return result
 
