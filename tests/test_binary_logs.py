@@ -5,6 +5,8 @@ whole log stored byte for byte, and transactions small enough for DuckDB's memor
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 
 import pytest
 
@@ -103,8 +105,11 @@ def test_a_full_batch_of_incompressible_logs_is_ingested(runner, tmp_path, db):
     root = tmp_path / "study"
     for i in range(34):
         make_generic_trial(root, f"t{i:02d}", "1", stdout=random.Random(i).randbytes(4 << 20))
-    result = invoke(runner, "ingest", str(root), "--db", db, "-q")
-    assert result.exit_code == 0, result.output
+    # in a child: an in-process ingest of this would leave pytest itself large, and a later
+    # test's child inherits its parent's peak RSS in ru_maxrss (Linux keeps it across fork/exec)
+    result = subprocess.run([sys.executable, "-m", "analyzer", "ingest", str(root), "--db", db, "-q"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
     rows = query_rows(runner, db, "select count(*) as n, sum(stdout_bytes) as b from trials")
     assert rows == [{"n": 34, "b": 34 * (4 << 20)}]
     stored = query_rows(runner, db, "select sum(size_bytes) as raw, sum(compressed_bytes) as c from trial_logs")
