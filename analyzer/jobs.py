@@ -316,15 +316,6 @@ def _sorted(columns: list[list[pl.DataFrame]], i: int) -> pl.DataFrame:
     return merged if merged["trial_id"].is_sorted() else merged.sort("trial_id", maintain_order=True)
 
 
-def write_classification(store: Store, result: Classification, rules: RuleSet,
-                         oom_risk: float | None = None) -> None:
-    """Replace the stored verdicts (and memory recommendations) with `result`, in one transaction."""
-    with store.transaction():
-        store.execute("DELETE FROM evidence_rows")
-        store.insert("evidence_rows", result.evidence)
-        _replace_verdicts(store, result, rules, oom_risk)
-
-
 def _replace_verdicts(store: Store, result: Classification, rules: RuleSet, oom_risk: float | None) -> None:
     """Everything of `result` but its evidence rows replaces what the store had (in the caller's
     transaction)."""
