@@ -24,7 +24,7 @@ else:
 from .errors import QueryError, StoreLockedError, StoreSchemaError
 from .resources import resource_dir
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 LOG_CHUNK_TABLE_BYTES = 64 << 20   # compressed log bytes per chunk table (see Store._current_chunk_table)
 CHUNK_TABLE_NAME = re.compile(r"log_chunks(?:_([0-9]{1,6}))?")
 DEFAULT_DB = "analyzer.duckdb"
@@ -41,7 +41,7 @@ DUCKDB_MAGIC = b"DUCK"  # bytes 8..12 of every DuckDB database file
 # A later schema change adds one step here and bumps SCHEMA_VERSION; `open_store` (for writing)
 # runs the steps a store is missing, each in its own transaction, before the idempotent schema
 # files. Version 1 is the first schema, so there is no step yet.
-MIGRATIONS: list[tuple[int, str]] = [(2, "0002_views_2026_11")]
+MIGRATIONS: list[tuple[int, str]] = [(2, "0002_views_2026_11"), (3, "0003_timeout_marks")]
 LOG_WRITE_MEMORY_LIMIT = "100MB"  # DuckDB's buffer cache while an ingest writes whole logs
 LOG_READ_EVICT_BYTES = 8 << 20  # compressed log chunks read between evictions of DuckDB's cache
 EVICT_MEMORY_LIMIT = "1MB"  # the momentary limit that evicts it (see _evict_cached_blocks)

@@ -119,8 +119,8 @@ def median_of(cmd: list[str], runs: int) -> Result:
 
 
 def grow_history(db: str, target: int) -> None:
-    """Clone the store's trials (and their kept lines and memory samples) under new study names up
-    to `target` trials."""
+    """Clone the store's trials (and their kept lines, memory samples and timeout marks) under new
+    study names up to `target` trials."""
     import duckdb
 
     con = duckdb.connect(db)
@@ -128,6 +128,7 @@ def grow_history(db: str, target: int) -> None:
     con.execute("CREATE TEMP TABLE tf AS SELECT * FROM trial_facts")
     con.execute("CREATE TEMP TABLE ll AS SELECT * FROM log_lines")
     con.execute("CREATE TEMP TABLE ms AS SELECT * FROM memory_sample_rows")
+    con.execute("CREATE TEMP TABLE tm AS SELECT * FROM timeout_mark_rows")
     copies = max(0, -(-target // n) - 1)
     for i in range(1, copies + 1):
         con.execute(f"INSERT INTO trial_facts SELECT * REPLACE (trial_id || '#n{i}' AS trial_id, "
@@ -135,6 +136,7 @@ def grow_history(db: str, target: int) -> None:
                     f"finished_at + INTERVAL {i} DAY AS finished_at) FROM tf")
         con.execute(f"INSERT INTO log_lines SELECT * REPLACE (trial_id || '#n{i}' AS trial_id) FROM ll")
         con.execute(f"INSERT INTO memory_sample_rows SELECT * REPLACE (trial_id || '#n{i}' AS trial_id) FROM ms")
+        con.execute(f"INSERT INTO timeout_mark_rows SELECT * REPLACE (trial_id || '#n{i}' AS trial_id) FROM tm")
     con.execute("INSERT INTO study_facts (study, root, layout, fingerprint, ingested_at) "
                 "SELECT DISTINCT study, min(root), 'noodle2', '', now() FROM trial_facts "
                 "WHERE study NOT IN (SELECT study FROM study_facts) GROUP BY study")

@@ -2,22 +2,21 @@
 -- timeout per design, stage and ECO class. Views only, derived from trial_facts, study_facts
 -- and the kept log lines (the prefilter keeps every line with `timeout`). Idempotent.
 
--- Timeout marks found in a trial's kept log lines:
---   Noodle 2: `[HARD_TIMEOUT] Trial exceeded hard timeout limit of <N> seconds`,
---             `[SOFT_TIMEOUT] Trial exceeded soft timeout of <N>s[ but completed ...]`;
---   GNU timeout --verbose: `timeout: sending signal TERM to command 'openroad'`.
+-- Timeout marks found in a trial's kept log lines (sql/ingest_timeout_marks.sql reads them from
+-- each batch's lines as it is ingested: scanning every kept line here cost 1.5 CPU s per read of
+-- the `time` view at 100,000 trials).
+CREATE TABLE IF NOT EXISTS timeout_mark_rows (
+    trial_id VARCHAR,
+    hard_limit_seconds DOUBLE,
+    soft_limit_seconds DOUBLE,
+    hard_line BOOLEAN,
+    soft_line BOOLEAN,
+    gnu_timeout_line BOOLEAN
+);
+
 CREATE OR REPLACE VIEW trial_timeout_marks AS
-SELECT trial_id,
-       max(TRY_CAST(regexp_extract(text, '\[HARD_TIMEOUT\].*?limit of (\d+(?:\.\d+)?) ?s', 1) AS DOUBLE))
-           AS hard_limit_seconds,
-       max(TRY_CAST(regexp_extract(text, '\[SOFT_TIMEOUT\].*?of (\d+(?:\.\d+)?) ?s', 1) AS DOUBLE))
-           AS soft_limit_seconds,
-       bool_or(contains(text, '[HARD_TIMEOUT]')) AS hard_line,
-       bool_or(contains(text, '[SOFT_TIMEOUT]')) AS soft_line,
-       bool_or(regexp_matches(text, '^timeout: sending signal \w+ to command')) AS gnu_timeout_line
-FROM log_lines
-WHERE contains(text, '_TIMEOUT]') OR starts_with(text, 'timeout: ')
-GROUP BY trial_id;
+SELECT trial_id, hard_limit_seconds, soft_limit_seconds, hard_line, soft_line, gnu_timeout_line
+FROM timeout_mark_rows;
 
 -- One row per trial. timeout_seconds comes from, in order: the trial's `[HARD_TIMEOUT]` line (the
 -- limit the runner enforced), the trial's own config (`timeout_seconds` in trial.json), the study
@@ -27,7 +26,7 @@ GROUP BY trial_id;
 -- timeout line is in its log, or classify found a timeout. Timed-out runtimes are censored: the
 -- trial needed more than the limit, so needed_seconds is at least the limit.
 CREATE OR REPLACE VIEW time AS
-WITH marks AS MATERIALIZED (  -- read once: each reference to trial_timeout_marks scans the kept lines
+WITH marks AS (
     SELECT * FROM trial_timeout_marks
 ), seen AS (
     SELECT t.study, t.stage_index, mk.hard_limit_seconds

@@ -35,7 +35,7 @@ from .unchanged import Replay, Walk, forget_all, record, walk
 _ERROR_SCHEMA = ERROR_COLUMNS
 
 TRIAL_TABLES = ("trial_facts", "log_lines", "memory_sample_rows", "ingest_error_rows",
-                "verdict_rows", "failure_rows", "evidence_rows")
+                "verdict_rows", "failure_rows", "evidence_rows", "timeout_mark_rows")
 BATCH_TRIALS = 500
 BATCH_LOG_BYTES = 128 << 20  # of logs read per batch: its kept lines and compressed logs are held until written
 # Compressed log bytes per transaction. DuckDB holds a transaction's appended blobs in its memory
@@ -263,6 +263,8 @@ def write_batch(store: Store, data: ReadBatch, ids: TrialIds, stamp: datetime, w
         .drop("key", "log_orfs_mb", "log_time_mb")
     )
     lines = scan.lines.join(keys, on="key").select("trial_id", "stream", "line_no", "text", "is_tail")
+    with store.registered("_batch_lines", lines):
+        marks = store.frame_file("ingest_timeout_marks")
     samples = pl.DataFrame([{**s, "trial_id": p.rec.trial_id} for p in parses for s in p.samples],
                            schema=SAMPLE_COLUMNS)
     errors = pl.DataFrame(
@@ -271,7 +273,7 @@ def write_batch(store: Store, data: ReadBatch, ids: TrialIds, stamp: datetime, w
         schema=_ERROR_SCHEMA)
     fresh = ids.all_new(trials["trial_id"].to_list())
     store.replace_trials(TRIAL_TABLES, trials, {"log_lines": lines, "memory_sample_rows": samples,
-                                                "ingest_error_rows": errors},
+                                                "ingest_error_rows": errors, "timeout_mark_rows": marks},
                          # whole logs, compressed (logstore.py), in the same transaction
                          also=lambda: write_stored_logs(store, trials["trial_id"], logs, scan, keys, fresh),
                          fresh=fresh)
