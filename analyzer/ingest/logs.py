@@ -186,14 +186,10 @@ def compact_text(col: str = "text") -> pl.Expr:
 
 
 def split_lines(data: bytes) -> pl.DataFrame:
-    """`row` (from 0) and `text` of every line. Polars' CSV reader with one column and no
-    quoting splits lines at native speed on all cores; invalid UTF-8 is replaced."""
-    from .rgscan import one_column
+    """`row` (from 0) and `text` of every line (rgscan.read_lines)."""
+    from .rgscan import read_lines
 
-    return pl.read_csv(
-        one_column(data), has_header=False, separator="\x1f", quote_char=None, schema={"text": pl.String},
-        encoding="utf8-lossy", truncate_ragged_lines=True, raise_if_empty=False, row_index_name="row",
-    )
+    return read_lines(data, "text", row_index="row")
 
 
 def _prefiltered_lines(data: bytes) -> pl.DataFrame:
@@ -355,13 +351,11 @@ class _StoredChunks:
         self.tail.append(row)
         while len(self.tail) > 1 and self._estimate(self.tail) > self.tail_budget:
             old = self.tail.popleft()
-            for i in range(len(self.chunks) - 1, -1, -1):
-                if self.chunks[i] is old:
-                    del self.chunks[i]
-                    break
+            # this log's rows end the batch's: the tail last, `old` just before it
+            del self.chunks[len(self.chunks) - len(self.tail) - 1]
             self.omitted_bytes += old[4]
             self.omitted_lines += old[3]
-            self.omitted_from = min(self.omitted_from or old[2], old[2])
+            self.omitted_from = self.omitted_from or old[2]  # the oldest goes first
 
 
 def _compress(parts: tuple[bytes, ...]) -> bytes:
