@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -199,18 +198,6 @@ def partition_lines(store: Store, chunk: pl.DataFrame) -> pl.DataFrame:
         return store.frame_file("classify_lines", {"lo": 0 if lo is None else lo, "hi": -1 if hi is None else hi})
 
 
-@contextmanager
-def _memory_limit(store: Store, limit: str, then: str) -> Iterator[None]:
-    """DuckDB's memory limit set to `limit` for the duration, then to `then` (lowering it evicts
-    the cached blocks beyond it; blocks a transaction wrote go to DuckDB's temporary file). Set
-    by value: DuckDB reports a limit rounded, so a value read back and set again would drift."""
-    store.execute(f"SET memory_limit = '{limit}'")
-    try:
-        yield
-    finally:
-        store.execute(f"SET memory_limit = '{then}'")
-
-
 def iter_partitions(store: Store, trials: pl.DataFrame, rules: RuleSet
                     ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]]:
     """(trials, kept lines, late-rule matches) per partition; one partition in memory at a time.
@@ -222,13 +209,13 @@ def iter_partitions(store: Store, trials: pl.DataFrame, rules: RuleSet
 
     store.cap_log_memory()
     located_parts = partitions(store, trials)
-    with _memory_limit(store, READ_CACHE_LIMIT, then=LOG_WRITE_MEMORY_LIMIT):
+    with store.memory_limited(READ_CACHE_LIMIT, then=LOG_WRITE_MEMORY_LIMIT):
         for located in located_parts:
             chunk = located.drop("first_row", "last_row")
             failed = with_failed(chunk.lazy()).select("trial_id", "failed").collect()
             # rules the kept lines do not cover run over the whole stored logs (logstore.py); before
             # the kept lines are read, so the two are never in memory at once (4 GB dense: -70 MiB)
-            with _memory_limit(store, LOG_WRITE_MEMORY_LIMIT, then=READ_CACHE_LIMIT):
+            with store.memory_limited(LOG_WRITE_MEMORY_LIMIT, then=READ_CACHE_LIMIT):
                 late = late_rule_matches(store, rules, failed)
             yield chunk, partition_lines(store, located), late
 
@@ -347,7 +334,7 @@ def store_memory_recommendations(store: Store, rules_version: str, oom_risk: flo
     risk = DEFAULT_OOM_RISK if oom_risk is None else oom_risk
     trials = store.frame_file("recommend_trials").lazy()
     # the blocks that read cached are of no use while Polars computes (~40 MiB at 100k trials)
-    with _memory_limit(store, READ_CACHE_LIMIT, then=LOG_WRITE_MEMORY_LIMIT):
+    with store.memory_limited(READ_CACHE_LIMIT, then=LOG_WRITE_MEMORY_LIMIT):
         per_trial, per_key = pl.collect_all([trial_recommendations(trials, risk), next_recommendations(trials, risk)],
                                             engine=RECOMMEND_ENGINE)
         replay = backtest(trials, risk, curve_risks=())  # for the report; `analyzer backtest` sweeps the risk too

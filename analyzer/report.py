@@ -148,16 +148,6 @@ def temp_tables(store: Store, tables: list[tuple[str, str, dict[str, Any] | None
             store.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
 
-@contextmanager
-def memory_capped(store: Store) -> Iterator[None]:
-    """REPORT_MEMORY_LIMIT for the database while the report queries run (a global setting)."""
-    store.execute(f"SET memory_limit = '{REPORT_MEMORY_LIMIT}'")
-    try:
-        yield
-    finally:
-        store.execute("RESET memory_limit")
-
-
 def _side(store: Store, scope: dict[str, Any]) -> SideSections:
     """report_sections.side_sections on a second connection (its own temp tables)."""
     cursor = store.cursor()
@@ -176,7 +166,7 @@ def build_context(store: Store, studies: list[str] | None = None, since: datetim
     work (2 cores): the time and memory sections run beside the rest."""
     remedies = load_rules(rules_file).remedies
     scope_params: dict[str, Any] = {"studies": studies or None, "since": since}
-    with memory_capped(store), ThreadPoolExecutor(1) as pool:
+    with store.memory_limited(REPORT_MEMORY_LIMIT), ThreadPoolExecutor(1) as pool:
         pending = pool.submit(_side, store, scope_params)
         with temp_tables(store, [("scope", "report_scope", scope_params), ("scope_trials", "report_scope_trials", None)]):
             totals = store.frame_file("report_totals").to_dicts()[0]

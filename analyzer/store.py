@@ -329,6 +329,17 @@ class Store:
                 "AND table_name = 'log_streams' AND column_name = 'chunk_table'"))
         return "coalesce(chunk_table, 'log_chunks')" if self._has_chunk_table else "'log_chunks'"
 
+    @contextmanager
+    def memory_limited(self, limit: str, then: str | None = None) -> Iterator[None]:
+        """DuckDB's memory limit (a database-wide setting) at `limit` for the duration, then at
+        `then` (None: DuckDB's default). Lowering it evicts the cached blocks beyond it. Set by
+        value: DuckDB reports a limit rounded, so a value read back and set again would drift."""
+        self.execute(f"SET memory_limit = '{limit}'")
+        try:
+            yield
+        finally:
+            self.execute(f"SET memory_limit = '{then}'" if then else "RESET memory_limit")
+
     def cap_log_memory(self) -> None:
         """DuckDB keeps blocks it wrote or read cached up to 80 % of RAM by default; while whole
         logs stream through, cached blocks are worth less than a flat RSS (they are on disk)."""
