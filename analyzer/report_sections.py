@@ -127,7 +127,7 @@ class Sections:
 @dataclass
 class SideSections:
     """What report.build_context queries on its second connection, beside the other sections: the
-    time sections (the `time` view scans the kept log lines), the timeout fixes, the memory sections."""
+    time sections (the `time` view, read once into a temp table), the timeout fixes, the memory sections."""
     time_metrics: dict[str, Any]
     fix_timeouts: list[dict[str, Any]]
     memory_box_chart: Markup | None
