@@ -26,7 +26,7 @@ from .ids import TrialIds
 from .logs import STORED_LOG_BYTES, LogFile, LogScan, file_size, scan_logs
 from .outcome import IngestOptions, IngestReport
 from .progress import Progress
-from .record import MAX_MEMORY_MB, frame
+from .record import MAX_MEMORY_MB, MAX_SECONDS, frame
 from .safe_io import display
 from .studies import ERROR_COLUMNS, ingest_studies
 from .trial import SAMPLE_COLUMNS, ParsedTrial, parse_trial
@@ -264,7 +264,7 @@ def write_batch(store: Store, data: ReadBatch, ids: TrialIds, stamp: datetime, w
     )
     lines = scan.lines.join(keys, on="key").select("trial_id", "stream", "line_no", "text", "is_tail")
     with store.registered("_batch_lines", lines):
-        marks = store.frame_file("ingest_timeout_marks")
+        marks = store.frame_file("ingest_timeout_marks", {"max_seconds": MAX_SECONDS})
     samples = pl.DataFrame([{**s, "trial_id": p.rec.trial_id} for p in parses for s in p.samples],
                            schema=SAMPLE_COLUMNS)
     errors = pl.DataFrame(
