@@ -11,10 +11,10 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
-import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISDIR, S_ISLNK, S_ISREG
 
 from .readers import EXIT_FILES, READERS, SUBDIRS, SUMMARY_FILE
 from .safe_io import kind_of
@@ -65,47 +65,52 @@ class _Listing:
 def _list(directory: str, root_real: str) -> _Listing:
     """Regular files and directories of one directory, with links checked against the root."""
     out = _Listing()
+    files, dirs, stats, dir_ids = out.files, out.dirs, out.stats, out.dir_ids
     with os.scandir(directory) as it:
-        entries = list(it)
-    for e in entries:
-        path = e.path
-        try:
-            st = e.stat(follow_symlinks=False)
-            if stat.S_ISLNK(st.st_mode):
-                target = os.path.realpath(path)
-                if not _inside(target, root_real):
-                    out.problems.append((path, f"symbolic link leaves the ingest root (-> {target})",
-                                         "it was not followed"))
-                    continue
-                try:
-                    st = os.stat(target)
-                except OSError:
-                    out.problems.append((path, f"dangling symbolic link (-> {target})", "it was skipped"))
-                    continue
-                path_to_open = target
-            else:
+        for e in it:  # the walk's hot loop (every entry of every trial): no call it can do without
+            path = e.path
+            try:
+                st = e.stat(follow_symlinks=False)
                 path_to_open = path
-        except OSError as exc:
-            out.problems.append((path, exc.strerror or str(exc), "it was skipped"))
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            out.dirs.append(path)
-            out.dir_ids[path] = (st.st_dev, st.st_ino)
-        elif stat.S_ISREG(st.st_mode):
-            out.files[e.name] = path_to_open
-            out.stats[path_to_open] = (st.st_size, st.st_mtime_ns)  # the fingerprint's, without a 2nd stat
-        else:
-            out.problems.append((path, f"{kind_of(st.st_mode)}, not a regular file", "it was not opened"))
+                if S_ISLNK(st.st_mode):
+                    target = os.path.realpath(path)
+                    if not _inside(target, root_real):
+                        out.problems.append((path, f"symbolic link leaves the ingest root (-> {target})",
+                                             "it was not followed"))
+                        continue
+                    try:
+                        st = os.stat(target)
+                    except OSError:
+                        out.problems.append((path, f"dangling symbolic link (-> {target})", "it was skipped"))
+                        continue
+                    path_to_open = target
+            except OSError as exc:
+                out.problems.append((path, exc.strerror or str(exc), "it was skipped"))
+                continue
+            mode = st.st_mode
+            if S_ISREG(mode):
+                files[e.name] = path_to_open
+                stats[path_to_open] = (st.st_size, st.st_mtime_ns)  # the fingerprint's, without a 2nd stat
+            elif S_ISDIR(mode):
+                dirs.append(path)
+                dir_ids[path] = (st.st_dev, st.st_ino)
+            else:
+                out.problems.append((path, f"{kind_of(mode)}, not a regular file", "it was not opened"))
     return out
 
 
+# Per role, its file names in order of preference, each with whether it is a glob (precomputed:
+# the match runs for every trial).
+_ROLE_NAMES = tuple((r.role, tuple((n, "*" in n) for n in r.names)) for r in READERS)
+
+
 def _trial(root: str, trial_dir: str, layout: str, listing: _Listing, root_real: str) -> TrialArtifacts:
-    files = dict(listing.files)
-    stats = dict(listing.stats)
-    problems = list(listing.problems)
+    files = listing.files
+    stats = listing.stats
+    problems = listing.problems
     for sub in SUBDIRS:
         sub_dir = os.path.join(trial_dir, sub)
-        if sub_dir in listing.dirs:
+        if sub_dir in listing.dir_ids:
             try:
                 inner = _list(sub_dir, root_real)
             except OSError as exc:
@@ -115,13 +120,17 @@ def _trial(root: str, trial_dir: str, layout: str, listing: _Listing, root_real:
             stats.update(inner.stats)
             problems.extend(inner.problems)
     roles: dict[str, str] = {}
-    for reader in READERS:
-        for pattern in reader.names:
-            matches = sorted(n for n in files if fnmatch.fnmatchcase(n, pattern)) if "*" in pattern \
-                else [pattern] if pattern in files else []
-            if matches:
-                roles[reader.role] = files[matches[0]]
-                break
+    for role, names in _ROLE_NAMES:
+        for name, is_glob in names:
+            if not is_glob:
+                if name in files:
+                    roles[role] = files[name]
+                    break
+            else:
+                matches = sorted(n for n in files if fnmatch.fnmatchcase(n, name))
+                if matches:
+                    roles[role] = files[matches[0]]
+                    break
     return TrialArtifacts(root, trial_dir, layout, roles, problems,
                           stats={p: stats[p] for p in roles.values() if p in stats})
 
