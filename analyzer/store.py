@@ -645,8 +645,7 @@ def migration_sql(name: str) -> str:
 
 def _migrate(store: Store) -> None:
     """Run the migration steps this store is missing, in order, each all-or-nothing."""
-    has_meta = store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'")
-    current = stored_schema_version(store) if has_meta else None
+    current = stored_schema_version(store) if _has_meta(store) else None
     if current is None:
         return  # a new store: the schema files create the current schema
     for target, name in MIGRATIONS:
@@ -663,9 +662,21 @@ def _migrate(store: Store) -> None:
         current = target
 
 
+def _has_meta(store: Store) -> bool:
+    """Whether the file has analyzer's `meta` table. Asked of the table itself: the first catalog
+    listing (information_schema) of a connection costs about 20 ms, a tenth of the work of an
+    unchanged re-ingest, and a store has `meta` nearly always."""
+    try:
+        store.con.execute("SELECT 1 FROM meta LIMIT 0").fetchall()
+    except duckdb.CatalogException:
+        return False
+    except duckdb.Error as exc:
+        raise store._error("query", exc) from exc
+    return True
+
+
 def _check_version(store: Store) -> None:
-    has_meta = store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'")
-    if not has_meta:
+    if not _has_meta(store):
         tables = store.scalar("SELECT count(*) FROM information_schema.tables")
         if tables:
             raise StoreSchemaError(
