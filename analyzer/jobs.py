@@ -92,8 +92,7 @@ def ingest(roots: list[str], *, db: str | None = None, lock_timeout: float | Non
     `ray_address`); the store is written here either way."""
     from .ingest import ParseError
     from .ingest.outcome import IngestOptions, IngestReport
-    from .ingest.unchanged import recorded, walk
-    from .store import default_db_path
+    from .ingest.unchanged import RecordLookup, walk
 
     opts = IngestOptions(study=study, config=config, default_memory_limit=default_memory_limit,
                          progress=progress)
@@ -103,9 +102,14 @@ def ingest(roots: list[str], *, db: str | None = None, lock_timeout: float | Non
             from .ingest.config import memory_limit_mb  # (PyYAML: only when needed)
 
             memory_limit_mb(default_memory_limit, "--default-memory-limit")  # a bad size is an error either way
-        run = walk(list(roots), study, config, default_memory_limit)
-        # an unchanged corpus: the recorded result, without importing the pipeline (Polars)
-        replay = recorded(db or default_db_path(), run, lock_timeout)
+        lookup = RecordLookup(db, list(roots), lock_timeout)  # (imports the store, DuckDB, on its thread)
+        try:
+            run = walk(list(roots), study, config, default_memory_limit)
+        finally:
+            lookup.join()  # the thread never outlives this call with the store open
+        # an unchanged corpus: the recorded result (or what reading it raised, e.g. a locked
+        # store), without importing the pipeline (Polars)
+        replay = lookup.replay(run)
         if replay is not None:
             report = IngestReport(trials_found=replay.trials_found, trials_skipped=replay.trials_found,
                                   studies=set(replay.studies), errors_standing=replay.errors_standing,
@@ -125,6 +129,8 @@ def ingest(roots: list[str], *, db: str | None = None, lock_timeout: float | Non
         raise NoTrialsFound(
             f"{empty[0]}: no trial found (a trial folder holds trial_summary.json, or exit_code / "
             f"rc / returncode){others}")
+    from .store import default_db_path
+
     result = IngestResult(report, db or default_db_path())
     (say or _quiet)(result.summary())
     if strict and report.errors_standing:

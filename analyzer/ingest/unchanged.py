@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -55,15 +56,14 @@ def roots_key(roots: list[str]) -> str:
 
 def walk(roots: list[str], study: str | None, config: str | None, default_memory_limit: str | None) -> Walk:
     """Discover and fingerprint every trial under `roots`; digest the run."""
-    from .. import __version__
-    from ..store import SCHEMA_VERSION
-
     found = discover(roots)
     for art in found.trials:
         art.fingerprint = fingerprint(art)
     key = roots_key(roots)
     if found.errors:  # met (and warned about) again on every run: not replayable
         return Walk(found, None, key)
+    from .. import __version__
+    from ..store import SCHEMA_VERSION  # (after the walk: RecordLookup's thread imports DuckDB meanwhile)
     h = hashlib.blake2b(digest_size=20)
     options = [__version__, str(SCHEMA_VERSION), study or "", default_memory_limit or "",
                config or "", files_fingerprint([config]) if config else ""]
@@ -75,17 +75,56 @@ def walk(roots: list[str], study: str | None, config: str | None, default_memory
     return Walk(found, h.hexdigest(), key)
 
 
-def recorded(db: str, run: Walk, lock_timeout: float | None) -> Replay | None:
-    """The recorded result for this walk's digest, if the store holds one (read-only open)."""
+class RecordLookup:
+    """The store's record for a set of roots, read on a thread while the main thread walks them
+    (importing DuckDB and the read-only open, about 60-70 ms, are mostly DuckDB's own work and
+    overlap the walk's). `replay(run)` waits for it: the recorded result, if it is this walk's."""
+
+    def __init__(self, db: str | None, roots: list[str], lock_timeout: float | None) -> None:
+        self.key = roots_key(roots)
+        self._value: object = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._read, args=(db, lock_timeout), name="unchanged-record")
+        self._thread.start()
+
+    def _read(self, db: str | None, lock_timeout: float | None) -> None:
+        try:
+            from ..store import default_db_path
+
+            self._value = stored_record(db or default_db_path(), self.key, lock_timeout)
+        except BaseException as exc:  # re-raised on the caller's thread by replay
+            self._error = exc
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def wait(self) -> object:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def replay(self, run: Walk) -> Replay | None:
+        return replay_of(self.wait(), run)
+
+
+def stored_record(db: str, key: str, lock_timeout: float | None) -> object:
+    """The value `record` stored under `key` (None: no store, not a readable store, or no record)."""
     from ..errors import StoreSchemaError
     from ..store import open_store
 
-    if run.digest is None or not os.path.isfile(db):
+    if not os.path.isfile(db):
         return None
     try:
         with open_store(db, read_only=True, lock_timeout=lock_timeout, engine_only=True) as store:
-            value = store.scalar("SELECT value FROM meta WHERE key = ?", [run.key])
+            return store.scalar("SELECT value FROM meta WHERE key = ?", [key])
     except StoreSchemaError:  # empty, older or not a store: the full pass creates, migrates or says why
+        return None
+
+
+def replay_of(value: object, run: Walk) -> Replay | None:
+    """The recorded result if `value` is the record of this very walk's digest."""
+    if run.digest is None:
         return None
     try:
         data: Any = json.loads(value) if isinstance(value, str) else None
