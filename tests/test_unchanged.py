@@ -134,3 +134,27 @@ def test_unchanged_reingest_loads_neither_polars_nor_yaml_nor_duckdbs_python_sid
     loaded = [json.loads(r.stdout.strip().splitlines()[-1]) for r in runs]
     # the first run read the trials; the second read one meta row with DuckDB's engine alone
     assert {"polars", "duckdb"} <= set(loaded[0]) and loaded[1] == []
+
+
+def test_unchanged_reingest_finds_the_store_named_by_analyzer_db(runner, tmp_path, monkeypatch):
+    # without --db, the record is looked up (on its own thread) in the store ANALYZER_DB names
+    root = _root(tmp_path)
+    db = tmp_path / "env.duckdb"
+    monkeypatch.setenv("ANALYZER_DB", str(db))
+    assert " 2 read" in _summary(invoke(runner, "ingest", str(root)))
+    before = db.read_bytes()
+    again = _summary(invoke(runner, "ingest", str(root)))
+    assert " 0 read" in again and str(db) in again
+    assert db.read_bytes() == before
+
+
+def test_a_db_that_is_not_a_store_is_refused_after_the_walk_not_replayed(runner, tmp_path):
+    # the record lookup meets a file that is not DuckDB's: the full pass says why, once
+    root = _root(tmp_path)
+    bogus = tmp_path / "notes.duckdb"
+    bogus.write_text("not a database\n")
+    result = invoke(runner, "ingest", str(root), "--db", str(bogus))
+    assert result.exit_code == 4, result.output
+    assert "Traceback" not in result.output
+    assert str(bogus) in result.stderr
+    assert bogus.read_text() == "not a database\n"
