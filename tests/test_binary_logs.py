@@ -4,6 +4,7 @@ whole log stored byte for byte, and transactions small enough for DuckDB's memor
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import sys
 import pytest
 
 from analyzer.ingest import rgscan
+from analyzer.ingest.pipeline import read_batch as READ_BATCH
 
 from .conftest import invoke, make_generic_trial, query_rows
 
@@ -98,6 +100,59 @@ def test_incompressible_batches_are_written_in_transactions_that_fit(runner, tmp
         assert out.stdout_bytes == _incompressible(i, 40_000)
 
 
+def _read_sizes(monkeypatch) -> list[int]:
+    """The number of trials of each batch the reader reads, from now on (until the next call)."""
+    from analyzer.ingest import pipeline
+
+    sizes: list[int] = []
+    read = READ_BATCH
+
+    def counting(batch, *args, **kwargs):
+        sizes.append(len(batch))
+        return read(batch, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "read_batch", counting)
+    return sizes
+
+
+def test_incompressible_logs_are_read_in_batches_that_hold_a_bounded_size(runner, tmp_path, monkeypatch):
+    """How well logs compress is learnt from a first small batch: incompressible ones are then
+    read in batches of about HELD_LOG_BYTES compressed (not whole planned batches, which held
+    2 x 128 MB: 668 MiB of RSS for 120 trials of random bytes), with the same views as whole
+    batches; ordinary logs keep their planned batches."""
+    from analyzer.ingest import pipeline
+
+    root = tmp_path / "study"
+    for i in range(12):
+        make_generic_trial(root, f"t{i:02d}", "1" if i % 3 else "0", stdout=_incompressible(i, 40_000))
+    sql = ("select * exclude (ingested_at) from trials order by trial_id",
+           "select * from trial_log_lines order by all",
+           "select trial_id, stream, size_bytes, compressed_bytes, lines from trial_logs order by all")
+    seen = {}
+    for name, probe, held in (("whole", 1 << 30, 1 << 30), ("sized", 50_000, 100_000)):
+        monkeypatch.setattr(pipeline, "PROBE_LOG_BYTES", probe)
+        monkeypatch.setattr(pipeline, "HELD_LOG_BYTES", held)
+        monkeypatch.setattr(pipeline, "BATCH_LOG_BYTES", 400_000)  # ~10 of these trials per planned batch
+        sizes = _read_sizes(monkeypatch)
+        db = str(tmp_path / f"{name}.duckdb")
+        assert invoke(runner, "ingest", str(root), "--db", db, "-q").exit_code == 0
+        seen[name] = [query_rows(runner, db, q) for q in sql], sizes
+    assert seen["whole"][1] == [10, 2]
+    # a 50 KB probe (one trial of ~41 KB), then ~100 KB of compressed logs per batch: two trials
+    assert seen["sized"][1][0] == 1 and max(seen["sized"][1][1:]) == 2 and sum(seen["sized"][1]) == 12
+    assert seen["sized"][0] == seen["whole"][0]
+    # logs that compress well: after the probe, the planned batches as they are
+    plain = tmp_path / "plain"
+    for i in range(12):
+        make_generic_trial(plain, f"t{i:02d}", "0", stdout="[INFO GRT-0001] routing\n" * 2_000)
+    sizes = _read_sizes(monkeypatch)
+    monkeypatch.setattr(pipeline, "BATCH_LOG_BYTES", 200_000)
+    assert invoke(runner, "ingest", str(plain), "--db", str(tmp_path / "plain.duckdb"), "-q").exit_code == 0
+    # trials of 48 KB, planned in batches of 5 (a batch closes once it reaches 200 KB): 5, 5, 2;
+    # the first of them cut after the 50 KB probe
+    assert sizes == [1, 4, 5, 2]
+
+
 @pytest.mark.slow
 def test_a_full_batch_of_incompressible_logs_is_ingested(runner, tmp_path, db):
     """136 MB of random bytes in 34 trials: one read batch whose compressed logs are as large as
@@ -107,9 +162,12 @@ def test_a_full_batch_of_incompressible_logs_is_ingested(runner, tmp_path, db):
         make_generic_trial(root, f"t{i:02d}", "1", stdout=random.Random(i).randbytes(4 << 20))
     # in a child: an in-process ingest of this would leave pytest itself large, and a later
     # test's child inherits its parent's peak RSS in ru_maxrss (Linux keeps it across fork/exec)
-    result = subprocess.run([sys.executable, "-m", "analyzer", "ingest", str(root), "--db", db, "-q"],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    child = subprocess.Popen([sys.executable, "-m", "analyzer", "ingest", str(root), "--db", db, "-q"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(child.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, child.stderr.read() if child.stderr else ""
+    # read in batches of ~32 MB of compressed logs, not one of 128 MB: 539 MiB before
+    assert usage.ru_maxrss // 1024 < 500
     rows = query_rows(runner, db, "select count(*) as n, sum(stdout_bytes) as b from trials")
     assert rows == [{"n": 34, "b": 34 * (4 << 20)}]
     stored = query_rows(runner, db, "select sum(size_bytes) as raw, sum(compressed_bytes) as c from trial_logs")

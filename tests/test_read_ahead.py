@@ -29,9 +29,20 @@ class _Batch:
             _Batch.live -= 1
 
 
+class _AsPlanned:
+    """The fake batches are not trials: read them as planned (sizing is test_binary_logs')."""
+
+    def batches(self, planned):
+        return iter(planned)
+
+    def learn(self, data) -> None:
+        pass
+
+
 @pytest.fixture
 def fake_reads(monkeypatch):
     _Batch.live = _Batch.most = 0
+    monkeypatch.setattr(pipeline, "BatchSizer", _AsPlanned)
 
     def read_batch(batch, study, stamp, progress=None):
         time.sleep(0.01)
