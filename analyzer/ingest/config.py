@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,8 @@ def load_yaml(text: str) -> Any:
 
 def load_mapping(path: Path, text: str) -> dict[str, Any]:
     """JSON, YAML or TOML by extension; the top level must be a mapping."""
+    import tomllib  # (here: discovery imports this module for its file names only)
+
     import yaml
 
     suffix = path.suffix.lower()
