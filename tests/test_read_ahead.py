@@ -8,6 +8,8 @@ import time
 from datetime import datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analyzer.ingest import pipeline
 from analyzer.ingest.progress import Progress
@@ -80,3 +82,35 @@ def test_a_writer_that_stops_early_stops_the_reader(fake_reads):
     assert next(gen).n == 0
     gen.close()  # the writer failed: the reader thread must end, not read 999 more batches
     assert threading.active_count() == before
+
+
+@settings(max_examples=300, deadline=None)
+@given(planned=st.lists(st.lists(st.integers(0, 300), min_size=1, max_size=12), max_size=6),
+       ratios=st.lists(st.floats(0.0, 2.0), min_size=1, max_size=20))
+def test_the_sizer_cuts_planned_batches_without_losing_or_reordering_a_trial(planned, ratios):
+    """Whatever the compression ratios learnt between batches: every trial once, in order, never
+    across two planned batches; a cut batch holds at most the limit unless it is one trial."""
+    sizes = {}
+    batches = []
+    for batch in planned:
+        batches.append([])
+        for size in batch:
+            name = f"t{len(sizes)}"
+            sizes[name] = size
+            batches[-1].append(name)
+    sizer = pipeline.BatchSizer()
+    out = []
+    learnt = iter(ratios)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "_log_bytes", sizes.__getitem__)
+        mp.setattr(pipeline, "PROBE_LOG_BYTES", 100)
+        mp.setattr(pipeline, "HELD_LOG_BYTES", 200)
+        mp.setattr(pipeline, "BATCH_LOG_BYTES", 1000)
+        for batch in sizer.batches(batches):
+            limit = sizer.limit()
+            out.append(batch)
+            assert batch and (len(batch) == 1 or limit >= 1000 or sum(sizes[n] for n in batch) <= limit)
+            sizer.ratio = next(learnt, sizer.ratio)
+    assert [n for b in out for n in b] == [n for b in batches for n in b]
+    owner = {n: i for i, b in enumerate(batches) for n in b}
+    assert all(len({owner[n] for n in b}) == 1 for b in out)

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import invoke, make_generic_trial, query_rows
 
 
@@ -158,3 +160,24 @@ def test_a_db_that_is_not_a_store_is_refused_after_the_walk_not_replayed(runner,
     assert "Traceback" not in result.output
     assert str(bogus) in result.stderr
     assert bogus.read_text() == "not a database\n"
+
+
+def test_a_walk_that_fails_leaves_no_lookup_thread_behind(tmp_path, monkeypatch):
+    # the record is read on a thread while the roots are walked: whatever the walk raises, the
+    # thread is joined first (it may hold the store open) and the walk's error is what is raised
+    import threading
+
+    from analyzer import jobs
+    from analyzer.ingest import unchanged
+
+    root = _root(tmp_path)
+    db = str(tmp_path / "s.duckdb")
+    jobs.ingest([str(root)], db=db)
+
+    def broken_walk(*args, **kwargs):
+        raise RuntimeError("the walk failed")
+
+    monkeypatch.setattr(unchanged, "walk", broken_walk)
+    with pytest.raises(RuntimeError, match="the walk failed"):
+        jobs.ingest([str(root)], db=db)
+    assert not [t for t in threading.enumerate() if t.name == "unchanged-record"]
