@@ -181,3 +181,32 @@ def test_a_walk_that_fails_leaves_no_lookup_thread_behind(tmp_path, monkeypatch)
     with pytest.raises(RuntimeError, match="the walk failed"):
         jobs.ingest([str(root)], db=db)
     assert not [t for t in threading.enumerate() if t.name == "unchanged-record"]
+
+
+def test_a_store_locked_during_the_walk_is_read_once_the_lock_is_released(runner, tmp_path):
+    # the lookup thread never waits for a lock: the caller does, after the walk, and says so once
+    import textwrap
+    import time
+
+    root = _root(tmp_path)
+    db = str(tmp_path / "s.duckdb")
+    assert " 2 read" in _summary(invoke(runner, "ingest", str(root), "--db", db))
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import duckdb, sys, time
+        con = duckdb.connect({db!r})
+        print("locked", flush=True)
+        time.sleep(1.5)
+    """)], stdout=subprocess.PIPE, text=True)
+    before = Path(db).read_bytes()
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        result = invoke(runner, "ingest", str(root), "--db", db, "--lock-timeout", "30")
+        waited = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait()
+    assert " 0 read" in _summary(result)
+    assert Path(db).read_bytes() == before  # answered from the record, not by a full pass
+    assert result.stderr.count("waiting for the store lock held by PID") == 1
+    assert waited < 15  # released after ~1.5 s, not at the 30 s timeout

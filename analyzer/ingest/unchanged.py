@@ -78,21 +78,33 @@ def walk(roots: list[str], study: str | None, config: str | None, default_memory
 class RecordLookup:
     """The store's record for a set of roots, read on a thread while the main thread walks them
     (importing DuckDB and the read-only open, about 60-70 ms, are mostly DuckDB's own work and
-    overlap the walk's). `replay(run)` waits for it: the recorded result, if it is this walk's."""
+    overlap the walk's). `replay(run)` waits for it: the recorded result, if it is this walk's.
+
+    The thread never waits for another process's lock: a locked store is read again after the
+    walk, on the caller's thread, with the lock timeout (where Ctrl-C stops the wait)."""
 
     def __init__(self, db: str | None, roots: list[str], lock_timeout: float | None) -> None:
         self.key = roots_key(roots)
+        self.db = db or ""
+        self.lock_timeout = 0.0
         self._value: object = None
+        self._locked = False
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._read, args=(db, lock_timeout), name="unchanged-record")
         self._thread.start()
 
     def _read(self, db: str | None, lock_timeout: float | None) -> None:
         try:
-            from ..store import default_db_path
+            from ..errors import StoreLockedError
+            from ..store import default_db_path, lock_timeout_seconds
 
-            self._value = stored_record(db or default_db_path(), self.key, lock_timeout)
-        except BaseException as exc:  # re-raised on the caller's thread by replay
+            self.db = db or default_db_path()
+            self.lock_timeout = lock_timeout_seconds(lock_timeout)  # (a bad ANALYZER_LOCK_TIMEOUT: an error)
+            try:
+                self._value = stored_record(self.db, self.key, 0.0)
+            except StoreLockedError:
+                self._locked = True
+        except BaseException as exc:  # re-raised on the caller's thread by wait
             self._error = exc
 
     def join(self) -> None:
@@ -102,6 +114,8 @@ class RecordLookup:
         self.join()
         if self._error is not None:
             raise self._error
+        if self._locked:
+            return stored_record(self.db, self.key, self.lock_timeout)
         return self._value
 
     def replay(self, run: Walk) -> Replay | None:
