@@ -60,7 +60,24 @@ def _now() -> datetime:
 
 
 def _log_bytes(art: TrialArtifacts) -> int:
-    return sum(file_size(art.files[s]) or 0 for s in ("stdout", "stderr") if s in art.files)
+    """The trial's stdout and stderr bytes, as the walk saw them (its stat, no second one)."""
+    total = 0
+    for role in ("stdout", "stderr"):
+        path = art.files.get(role)
+        if path is not None:
+            seen = art.stats.get(path)
+            total += seen[0] if seen is not None else file_size(path) or 0
+    return total
+
+
+def _run_end(sizes: list[int], start: int, limit: int) -> int:
+    """Where the run of items that begins at `start` ends: it takes items while their sizes add
+    up to at most `limit`, and always the first (an item is never cut)."""
+    end, total = start, 0
+    while end < len(sizes) and (end == start or total + sizes[end] <= limit):
+        total += sizes[end]
+        end += 1
+    return end
 
 
 def _batches(items: list[TrialArtifacts]) -> Iterable[list[TrialArtifacts]]:
@@ -156,15 +173,13 @@ def _parts(data: ReadBatch, max_bytes: int) -> list[list[int]]:
     per_key = [0] * len(data.parses)
     for log, st in zip(data.logs, data.scan.stats):
         per_key[log.key] += st.compressed_bytes
-    parts: list[list[int]] = [[]]
-    size = 0
-    for key, nbytes in enumerate(per_key):
-        if parts[-1] and size + nbytes > max_bytes:
-            parts.append([])
-            size = 0
-        parts[-1].append(key)
-        size += nbytes
-    return parts
+    parts: list[list[int]] = []
+    start = 0
+    while start < len(per_key):
+        end = _run_end(per_key, start, max_bytes)
+        parts.append(list(range(start, end)))
+        start = end
+    return parts or [[]]
 
 
 def split_batch(data: ReadBatch, max_bytes: int | None = None) -> list[ReadBatch]:
@@ -226,13 +241,11 @@ class BatchSizer:
             sizes = [_log_bytes(art) for art in batch]
             start = 0
             while start < len(batch):
-                limit, end, size = self.limit(), start, 0
+                limit = self.limit()
                 if limit >= BATCH_LOG_BYTES:  # the planned batch is of this size already
                     yield batch[start:]
                     break
-                while end < len(batch) and (end == start or size + sizes[end] <= limit):
-                    size += sizes[end]
-                    end += 1
+                end = _run_end(sizes, start, limit)
                 yield batch[start:end]
                 start = end
 
